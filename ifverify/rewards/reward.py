@@ -1,0 +1,171 @@
+"""The Reward protocol: one callable for every constraint, shaped as TRL calls a reward function.
+
+``reward(prompts=..., completions=..., **columns) -> list[float | None]``: keywords only, unknown
+keywords accepted and ignored, standard strings or conversational message lists.  Each row's
+constraints come from its ``constraints`` column (native) or its ``instruction_id_list`` + ``kwargs``
+columns (IFEval).  A failure on one sample never raises: it becomes ``None`` or ``0.0``, is counted,
+and is logged once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ifverify.constraints.base import Constraint, HardConstraint, Result, SoftConstraint
+from ifverify.constraints.registry import Registry
+from ifverify.rewards.rows import ConstraintCache, completion_text, constraints_of
+from ifverify.rewards.scoring import AGGREGATIONS, STRICT, aggregate, hard_result, loose_variants, parse_mode
+
+log = logging.getLogger("ifverify.reward")
+
+
+class SoftScorer(Protocol):
+    """Anything that scores (constraint text, response) pairs with P(satisfied), in one batched call."""
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> Sequence[float]: ...
+
+
+@dataclass
+class SampleResult:
+    """One row's outcome: the reward, each constraint's result, or the error that stopped it."""
+
+    reward: float | None
+    results: list[Result] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reward": self.reward, "results": [r.to_dict() for r in self.results], "error": self.error}
+
+
+class Reward:
+    """A picklable reward function over instruction constraints.
+
+    Args:
+        aggregation: "mean" (the paper's), "all" (IFEval's prompt level) or "weighted".
+        mode: "strict" or "loose" verdicts for hard constraints.
+        weights: for "weighted": weight by constraint id, alias, or kind ("hard"/"soft").
+        on_error: "none" (the row is excluded, TRL turns None into NaN) or "zero".
+        classifier: a :class:`SoftScorer` for soft constraints; rows with soft constraints fail without it.
+        threshold: probability at which a soft constraint counts as satisfied (for "all" and verdicts).
+        name: the metric key (``__name__``); defaults to ``ifverify_{aggregation}_{mode}``.
+    """
+
+    def __init__(self, *, aggregation: str = "mean", mode: str = STRICT, weights: Mapping[str, float] | None = None,
+                 on_error: str = "none", classifier: SoftScorer | None = None, threshold: float = 0.5,
+                 name: str | None = None, registry: Registry | None = None) -> None:
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
+        if on_error not in ("none", "zero"):
+            raise ValueError(f"on_error must be 'none' or 'zero', got {on_error!r}")
+        if aggregation == "weighted" and not weights:
+            raise ValueError("aggregation 'weighted' needs weights, e.g. {'hard': 1.0, 'soft': 0.5}")
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be within [0, 1], got {threshold!r}")
+        self.aggregation = aggregation
+        self.mode = parse_mode(mode)
+        self.weights = dict(weights or {})
+        self.on_error = on_error
+        self.classifier = classifier
+        self.threshold = threshold
+        self.__name__ = name or f"ifverify_{aggregation}_{self.mode}"
+        self._cache = ConstraintCache(registry)
+        self.failures = 0
+
+    def __repr__(self) -> str:
+        return (f"Reward(aggregation={self.aggregation!r}, mode={self.mode!r}, on_error={self.on_error!r}, "
+                f"name={self.__name__!r})")
+
+    # -- the TRL-shaped call ------------------------------------------------------------------------
+    def __call__(self, *, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None,
+                 **columns: Any) -> list[float | None]:
+        results = self.score_batch(prompts=prompts, completions=completions, **columns)
+        log_metric = columns.get("log_metric")
+        if callable(log_metric):
+            failed = sum(1 for r in results if r.error is not None)
+            _safe_log(log_metric, f"ifverify/{self.__name__}/failures", float(failed))
+        return [r.reward for r in results]
+
+    # -- the batch API ------------------------------------------------------------------------------
+    def score_batch(self, *, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None,
+                    **columns: Any) -> list[SampleResult]:
+        """Per-row results (reward, per-constraint score/verdict/reason, error).  Never raises per row."""
+        if completions is None:
+            raise TypeError("Reward needs completions=[...]")
+        n = len(completions)
+        rows = [_row(columns, i, n) for i in range(n)]
+        planned: list[tuple[list[Constraint], str] | SampleResult] = []
+        for row, completion in zip(rows, completions, strict=True):
+            try:
+                planned.append((constraints_of(row, self._cache), completion_text(completion)))
+            except Exception as exc:  # a bad row must not stop the batch
+                planned.append(self._failure(exc))
+        soft_scores = self._score_soft(planned)
+        return [p if isinstance(p, SampleResult) else self._finish(p[0], p[1], soft_scores)
+                for p in planned]
+
+    def _finish(self, constraints: list[Constraint], text: str,
+                soft_scores: dict[tuple[str, str], float | Exception]) -> SampleResult:
+        try:
+            variants = loose_variants(text) if self.mode != STRICT else None
+            results = [self._one(c, text, variants, soft_scores) for c in constraints]
+            return SampleResult(aggregate(results, constraints, self.aggregation, self.weights, self.threshold),
+                                results)
+        except Exception as exc:
+            return self._failure(exc)
+
+    def _one(self, constraint: Constraint, text: str, variants: Sequence[str] | None,
+             soft_scores: Mapping[tuple[str, str], float | Exception]) -> Result:
+        if isinstance(constraint, HardConstraint):
+            return hard_result(constraint, text, self.mode, variants)
+        score = soft_scores[(str(constraint.text), text)]
+        if isinstance(score, Exception):
+            raise score
+        return Result(constraint.id, score, score >= self.threshold, f"P(satisfied) = {score:.3f}")
+
+    def _score_soft(self, planned: Sequence[Any]) -> dict[tuple[str, str], float | Exception]:
+        """Every soft (constraint text, response) pair of the batch, scored in one classifier call."""
+        pairs = sorted({(str(c.text), text) for p in planned if not isinstance(p, SampleResult)
+                        for c in p[0] if isinstance(c, SoftConstraint) for text in [p[1]]})
+        if not pairs:
+            return {}
+        if self.classifier is None:
+            error = RuntimeError("soft constraints need a classifier: Reward(classifier=...)")
+            return dict.fromkeys(pairs, error)
+        try:
+            scores = list(self.classifier.score_pairs(pairs))
+        except Exception as exc:
+            return dict.fromkeys(pairs, exc)
+        return {pair: min(1.0, max(0.0, float(s))) for pair, s in zip(pairs, scores, strict=True)}
+
+    def _failure(self, exc: BaseException) -> SampleResult:
+        self.failures += 1
+        message = f"{type(exc).__name__}: {exc}"
+        if self.failures == 1:
+            log.warning("%s: a sample could not be scored (%s); it gets %s. Further failures are counted "
+                        "and logged at DEBUG level.", self.__name__, message,
+                        "None" if self.on_error == "none" else "0.0")
+        else:
+            log.debug("%s: sample failure #%d: %s", self.__name__, self.failures, message)
+        return SampleResult(None if self.on_error == "none" else 0.0, [], message)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _row(columns: Mapping[str, Any], i: int, n: int) -> dict[str, Any]:
+    """Row ``i`` of the per-row list columns (scalars and callables such as log_metric are skipped)."""
+    row = {}
+    for key, value in columns.items():
+        if isinstance(value, Sequence) and not isinstance(value, str | bytes) and len(value) == n:
+            row[key] = value[i]
+    return row
+
+
+def _safe_log(log_metric: Callable[[str, float], Any], name: str, value: float) -> None:
+    try:
+        log_metric(name, value)
+    except Exception as exc:  # logging must never break training
+        log.debug("log_metric(%r) failed: %s", name, exc)

@@ -1,0 +1,137 @@
+"""Reading a row's constraints, in the native form or IFEval's, into built constraint instances.
+
+Native: ``constraints: [{"id": ..., "params": {...}} | {"id": ..., "text": ...}]`` (a list, or that list
+as a JSON string, as some dataset tools store it).  IFEval: ``instruction_id_list`` with a parallel
+``kwargs`` list (``None`` kwargs and ``None`` values are accepted).  Built instances are cached by their
+spec, since datasets repeat the same constraints many times.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ifverify.constraints.base import Constraint, ConstraintError, UnknownConstraintError
+from ifverify.constraints.registry import Registry, default_registry
+
+
+class RowError(ValueError):
+    """A row that cannot be scored: names the field and the problem."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+class ConstraintCache:
+    """Built constraints keyed by (id, canonical params, text); bounded, thread-safe."""
+
+    def __init__(self, registry: Registry | None = None, size: int = 4096) -> None:
+        self._registry = registry
+        self._size = size
+        self._items: OrderedDict[str, Constraint] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry if self._registry is not None else default_registry()
+
+    def build(self, name: str, params: Mapping[str, Any] | None, text: str | None) -> Constraint:
+        key = json.dumps([name, params, text], sort_keys=True, default=repr)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        built = self.registry.build(name, params, text)
+        with self._lock:
+            self._items[key] = built
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return built
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_registry": self._registry, "_size": self._size}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["_registry"], state["_size"])  # type: ignore[misc]
+
+
+def constraints_of(row: Mapping[str, Any], cache: ConstraintCache) -> list[Constraint]:
+    """The constraints a row carries, native ``constraints`` first, else IFEval's lists.
+
+    Raises :class:`RowError` naming the field (``constraints[2].params``, ``kwargs[1]``) on bad input.
+    """
+    if row.get("constraints") is not None:
+        return _native(row["constraints"], cache)
+    if row.get("instruction_id_list") is not None:
+        return _ifeval(row["instruction_id_list"], row.get("kwargs"), cache)
+    raise RowError("constraints", "missing: give 'constraints' or IFEval's 'instruction_id_list' + 'kwargs'")
+
+
+def _native(specs: Any, cache: ConstraintCache) -> list[Constraint]:
+    if isinstance(specs, str):
+        try:
+            specs = json.loads(specs)
+        except ValueError as exc:
+            raise RowError("constraints", f"not valid JSON ({exc})") from None
+    if not isinstance(specs, Sequence) or isinstance(specs, str):
+        raise RowError("constraints", f"expected a list of constraints, got {type(specs).__name__}")
+    built = []
+    for i, spec in enumerate(specs):
+        if not isinstance(spec, Mapping):
+            raise RowError(f"constraints[{i}]", f'expected an object like {{"id": ...}}, got {spec!r}')
+        name = spec.get("id")
+        if not isinstance(name, str):
+            raise RowError(f"constraints[{i}].id", f"expected a constraint id string, got {name!r}")
+        params = spec.get("params")
+        if params is not None and not isinstance(params, Mapping):
+            raise RowError(f"constraints[{i}].params", f"expected an object, got {params!r}")
+        try:
+            built.append(cache.build(name, params, spec.get("text")))
+        except UnknownConstraintError as exc:
+            raise RowError(f"constraints[{i}].id", str(exc)) from None
+        except ConstraintError as exc:
+            raise RowError(f"constraints[{i}].params", str(exc)) from None
+    return built
+
+
+def _ifeval(ids: Any, kwargs: Any, cache: ConstraintCache) -> list[Constraint]:
+    if not isinstance(ids, Sequence) or isinstance(ids, str):
+        raise RowError("instruction_id_list", f"expected a list of ids, got {ids!r}")
+    if kwargs is None:
+        kwargs = [None] * len(ids)
+    if not isinstance(kwargs, Sequence) or isinstance(kwargs, str) or len(kwargs) != len(ids):
+        raise RowError("kwargs", f"expected a list of {len(ids)} objects (one per instruction id)")
+    built = []
+    for i, (name, params) in enumerate(zip(ids, kwargs, strict=True)):
+        if params is not None and not isinstance(params, Mapping):
+            raise RowError(f"kwargs[{i}]", f"expected an object, got {params!r}")
+        if not isinstance(name, str):
+            raise RowError(f"instruction_id_list[{i}]", f"expected an id string, got {name!r}")
+        try:
+            built.append(cache.build(name, params, None))
+        except UnknownConstraintError as exc:
+            raise RowError(f"instruction_id_list[{i}]", str(exc)) from None
+        except ConstraintError as exc:
+            raise RowError(f"kwargs[{i}]", str(exc)) from None
+    return built
+
+
+def completion_text(value: Any) -> str:
+    """The text of a completion: a string, or the last message's content of a conversation."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Sequence) and value and isinstance(value[-1], Mapping):
+        content = value[-1].get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, Sequence):  # multimodal content parts
+            return "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
+    if isinstance(value, Mapping) and isinstance(value.get("content"), str):
+        return value["content"]
+    raise RowError("completion", f"expected a string or a list of chat messages, got {type(value).__name__}")

