@@ -18,10 +18,11 @@ import warnings
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ifverify.constraints.base import Alias, HardConstraint
+from ifverify.constraints.base import Alias, Constraint, HardConstraint
 from ifverify.constraints.plugins import (
     GROUP,
     LoadedPlugin,
@@ -207,7 +208,7 @@ def test_load__expands_every_supported_form(module: Callable[[str, str], str], a
 
 
 # -- validate -----------------------------------------------------------------------------------------
-def _validate(value: str, registry: Registry | None = None, name: str = "acme") -> list[type]:
+def _validate(value: str, registry: Registry | None = None, name: str = "acme") -> list[type[Constraint]]:
     return validate_plugin(load_plugin(plugin(value, name)), registry or fresh_registry())
 
 
@@ -231,6 +232,15 @@ def test_validate__malformed_declaration(module: Callable[[str, str], str]) -> N
         _validate("plug_nofamily:Shout")
     assert str(info.value) == ("plugin 'acme = plug_nofamily:Shout' (distribution unknown): "
                                "Shout: class attribute 'family' must be a non-empty string")
+
+
+def test_validate__aliases_not_a_tuple(module: Callable[[str, str], str]) -> None:
+    module("plug_badalias", SHOUT.replace('(Alias("acme:shout"),)', "5"))
+    with pytest.raises(PluginValidationError) as info:
+        _validate("plug_badalias:Shout")
+    assert str(info.value) == (
+        "plugin 'acme = plug_badalias:Shout' (distribution unknown): malformed declaration "
+        "<class 'plug_badalias.Shout'>: TypeError: 'int' object is not iterable")
 
 
 def test_validate__id_outside_namespace(module: Callable[[str, str], str]) -> None:
@@ -319,6 +329,7 @@ def test_load_plugins__registers_with_origin_and_builds(module: Callable[[str, s
         report = load_plugins(registry, [ep("plug_ok:Shout")])
     assert registry.origin["acme.shout"] == "unknown:acme"
     built = registry.build_spec({"id": "acme:shout", "params": {}})
+    assert isinstance(built, HardConstraint)
     assert built.evaluate("HELLO").verdict is True
     assert built.evaluate("Hello").verdict is False
     assert report.failed == ()
@@ -443,7 +454,7 @@ def acme_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.fail("could not pip-install the example plugin:\n" + "\n---\n".join(outputs))
 
 
-def _run_python(site: Path, code: str) -> dict[str, object]:
+def _run_python(site: Path, code: str) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO_ROOT)])}
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                           env=env, cwd=site, timeout=120)
@@ -465,7 +476,7 @@ def test_example_plugin__installed_loads_into_a_fresh_registry(acme_site: Path) 
                           "instruction": c.instruction(), "ok": c.check("short\\nlines"),
                           "too_long": c.check("this line is too long")}))
         """)
-    rows = [r for r in out["report"] if r["distribution"] == "ifverify-plugin-acme"]  # type: ignore[union-attr]
+    rows = [r for r in out["report"] if r["distribution"] == "ifverify-plugin-acme"]
     assert rows == [{"distribution": "ifverify-plugin-acme", "version": "0.1.0", "entry_point": "acme",
                      "value": "ifverify_acme:constraint_types",
                      "ids": ["acme.no_exclamation", "acme.max_line_length"], "error": None}]

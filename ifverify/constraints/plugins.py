@@ -247,6 +247,9 @@ def validate_plugin(loaded: LoadedPlugin, registry: Registry) -> list[type[Const
             check_declaration(item)
         except ConstraintError as exc:
             raise PluginValidationError(plugin, str(exc)) from exc
+        except Exception as exc:  # e.g. ``aliases = 5``: check_declaration iterates it
+            raise PluginValidationError(plugin, f"malformed declaration {item!r}: "
+                                                f"{type(exc).__name__}: {exc}") from exc
         _check_namespace(plugin, item)
         classes.append(item)
     _check_unique(plugin, classes, registry)
@@ -303,7 +306,9 @@ def load_plugins(registry: Registry,
     except Exception as exc:  # broken metadata on sys.path must not break the registry either
         _skip(f"ifverify could not list the {GROUP!r} entry points: {type(exc).__name__}: {exc}", exc, 3)
         plugins = []
-    outcomes = [_load_one(plugin, registry) for plugin in plugins]
+    outcomes = []
+    for plugin in plugins:  # a plain loop, not a comprehension, keeps the warning's stacklevel right
+        outcomes.append(_load_one(plugin, registry))
     report = PluginReport(tuple(outcomes))
     _REPORTS[registry] = report
     return report

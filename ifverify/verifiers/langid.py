@@ -245,17 +245,24 @@ def _trial(rng: random.Random, rows: list[int], model: _Model, matrix: NDArray[n
     draw = _drawer(rng, rows, model.inline_draws)
     block = np.empty((_BLOCK + 1, n_langs))  # row 0: current probabilities, rows 1..5: factors
     prob, factors = block[0], block[1:]
+    divide, add, multiply, take = np.divide, np.add, np.multiply.reduce, matrix.take
     product = np.full(n_langs, 1.0 / n_langs) * (matrix[draw(1)[0]] + weight)  # step 0
-    step = 0
+    step = leader = 0
     while True:
         values = product.tolist()
         total = sum(values)  # langdetect's sequential Python sum, not numpy's pairwise one
-        np.divide(product, total, out=prob)
-        if max(values) / total > _CONV_THRESHOLD or step >= _ITERATION_LIMIT:
+        divide(product, total, out=prob)
+        # max(p / total) == max(p) / total (rounding is monotonic). A value above 0.6 * total is the
+        # strict maximum (the sum's relative error is < 1e-14), so max() is only needed when it is not.
+        top = values[leader]
+        if top <= 0.6 * total:
+            top = max(values)
+            leader = values.index(top)
+        if top / total > _CONV_THRESHOLD or step >= _ITERATION_LIMIT:
             return prob
-        matrix.take(draw(_BLOCK), axis=0, out=factors, mode="clip")
-        np.add(factors, weight, out=factors)
-        np.multiply.reduce(block, axis=0, out=product)  # ((prob * f1) * f2) ... * f5, element-wise
+        take(draw(_BLOCK), axis=0, out=factors, mode="clip")
+        add(factors, weight, out=factors)
+        multiply(block, axis=0, out=product)  # ((prob * f1) * f2) ... * f5, element-wise
         step += _BLOCK
 
 

@@ -1,0 +1,123 @@
+"""``ifverify check``: a drop-in for IFEval's evaluation, strict and loose, with per-constraint detail."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import IO, Any
+
+import click
+
+from ifverify.data.jsonl import LineError, join_responses, read_jsonl, read_responses
+
+_CHUNK = 128
+_WORKER_CACHE: Any = None
+
+
+def _evaluate_chunk(args: tuple[Sequence[tuple[int, dict[str, Any]]], str, bool]) -> list[dict[str, Any]]:
+    """Score one chunk of (line, row) pairs; runs in the main process or a worker."""
+    global _WORKER_CACHE
+    from ifverify.rewards.evaluate import evaluate_row
+    from ifverify.rewards.rows import ConstraintCache
+
+    rows, mode, detail = args
+    if _WORKER_CACHE is None:
+        _WORKER_CACHE = ConstraintCache()
+    return [evaluate_row(row, _WORKER_CACHE, mode, line=line, detail=detail) for line, row in rows]
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _load(input_path: str, responses_path: str | None) -> tuple[list[Any], list[LineError]]:
+    """Input items in order: (line, row) to score, or a LineError; plus errors from the responses file."""
+    responses: dict[str, Any] | None = None
+    extra: list[LineError] = []
+    if responses_path:
+        responses, extra = read_responses(responses_path)
+    items: list[Any] = []
+    for number, row in read_jsonl(input_path):
+        if isinstance(row, dict) and responses is not None and "response" not in row:
+            row = join_responses(row, number, responses)
+        items.append(row if isinstance(row, LineError) else (number, row))
+    return items, extra
+
+
+def _score(items: list[Any], mode: str, workers: int, detail: bool, progress: bool) -> list[dict[str, Any]]:
+    todo = [item for item in items if not isinstance(item, LineError)]
+    chunks = [(chunk, mode, detail) for chunk in _chunks(todo, _CHUNK)]
+    scored: list[dict[str, Any]] = []
+    bar_file = sys.stderr if progress else open(os.devnull, "w")  # noqa: SIM115
+    with click.progressbar(length=len(todo), label="checking", file=bar_file) as bar:
+        if workers > 1 and len(chunks) > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for done in pool.map(_evaluate_chunk, chunks):
+                    scored.extend(done)
+                    bar.update(len(done))
+        else:
+            for chunk in chunks:
+                done = _evaluate_chunk(chunk)
+                scored.extend(done)
+                bar.update(len(done))
+    if not progress:
+        bar_file.close()
+    by_line = iter(scored)
+    return [item.record() if isinstance(item, LineError) else next(by_line) for item in items]
+
+
+def _report_errors(records: list[dict[str, Any]], extra: list[LineError], err: IO[str]) -> int:
+    count = 0
+    for problem in extra:
+        click.echo(f"responses {problem}", file=err)
+        count += 1
+    for record in records:
+        if "error" in record:
+            click.echo(f"line {record['line']}: {record['error']['field']}: {record['error']['problem']}", file=err)
+            count += 1
+    return count
+
+
+@click.command()
+@click.argument("input_path", metavar="INPUT.jsonl", type=click.Path(exists=True, dir_okay=False))
+@click.option("--responses", "responses_path", metavar="RESPONSES.jsonl",
+              type=click.Path(exists=True, dir_okay=False),
+              help="IFEval's response file (prompt, response), joined to INPUT by prompt.")
+@click.option("--mode", type=click.Choice(["strict", "loose", "both"]), default="both", show_default=True)
+@click.option("--results", "results_path", metavar="OUT.jsonl", type=click.Path(dir_okay=False, writable=True),
+              help="Write one result line per input line, in input order.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True, help="How to print the summary.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes to spread a large file over.")
+@click.option("--no-detail", is_flag=True, help="Leave per-constraint reasons out of the results.")
+def check(input_path: str, responses_path: str | None, mode: str, results_path: str | None, fmt: str,
+          workers: int, no_detail: bool) -> None:
+    """Score responses against their constraints, IFEval-compatible.
+
+    INPUT.jsonl rows carry IFEval's prompt, instruction_id_list and kwargs, or the native
+    constraints list, and a response (or pass --responses).  Bad lines are reported on stderr as
+    `line N: field: problem`, get an error record in the results, and make the exit code 1.
+    """
+    from ifverify.report import summary_json, summary_text
+    from ifverify.rewards.evaluate import summarize
+
+    items, extra = _load(input_path, responses_path)
+    progress = sys.stderr.isatty()
+    records = _score(items, mode, workers, not no_detail, progress)
+    if results_path:
+        with open(results_path, "w", encoding="utf-8") as out:
+            for record in records:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    summary = summarize(records, mode).to_dict()
+    errors = _report_errors(records, extra, sys.stderr)
+    if fmt == "json":
+        click.echo(summary_json(summary))
+    else:
+        click.echo(summary_text(summary, os.path.basename(input_path), markdown=fmt == "markdown"), nl=False)
+    if errors:
+        raise click.exceptions.Exit(1)

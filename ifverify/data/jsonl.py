@@ -1,0 +1,76 @@
+"""JSONL input for ``ifverify check``: IFEval's input + response files, single files, the native format.
+
+Every line becomes either a row (a dict) or a :class:`LineError` that names the line, the field and
+the problem, so one bad line never stops the others from being scored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LineError:
+    """A line that cannot be scored."""
+
+    line: int
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.problem}"
+
+    def record(self, row: dict[str, Any] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"line": self.line}
+        for key in ("key", "prompt"):
+            if row and key in row:
+                out[key] = row[key]
+        out["error"] = {"field": self.field, "problem": self.problem}
+        return out
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
+    """(line number, row or error) for each non-blank line; numbering starts at 1."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                yield number, LineError(number, "(json)", f"not valid JSON ({exc})")
+                continue
+            if not isinstance(row, dict):
+                yield number, LineError(number, "(json)", f"expected a JSON object, got {type(row).__name__}")
+                continue
+            yield number, row
+
+
+def read_responses(path: str | Path) -> tuple[dict[str, Any], list[LineError]]:
+    """IFEval's response file: ``prompt`` -> ``response``.  Bad lines are returned as errors."""
+    responses: dict[str, Any] = {}
+    errors: list[LineError] = []
+    for number, row in read_jsonl(path):
+        if isinstance(row, LineError):
+            errors.append(row)
+        elif not isinstance(row.get("prompt"), str):
+            errors.append(LineError(number, "prompt", "missing or not a string in the responses file"))
+        elif "response" not in row:
+            errors.append(LineError(number, "response", "missing in the responses file"))
+        else:
+            responses[row["prompt"]] = row["response"]
+    return responses, errors
+
+
+def join_responses(row: dict[str, Any], number: int, responses: dict[str, Any]) -> dict[str, Any] | LineError:
+    """The input row with its response from the responses file, joined by prompt text."""
+    prompt = row.get("prompt")
+    if not isinstance(prompt, str):
+        return LineError(number, "prompt", "missing or not a string (needed to join --responses)")
+    if prompt not in responses:
+        return LineError(number, "response", "no response with this prompt in the responses file")
+    return {**row, "response": responses[prompt]}
