@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any, ClassVar
 
 import jsonschema
@@ -152,8 +152,14 @@ class Constraint:
         return render_template(self.templates, self.params)
 
     def conflicts_with(self, other: Constraint) -> bool:
-        """True when the two may not appear in one instruction: the same type twice, or a declared clash."""
-        return type(self) is type(other) or other.id in self.conflicts or self.id in other.conflicts
+        """True when the two may not appear in one instruction: the same type twice, a clash of ids
+        declared in ``conflicts`` on either side, or a params clash either side's ``clashes`` finds."""
+        return (type(self) is type(other) or other.id in self.conflicts or self.id in other.conflicts
+                or self.clashes(other) or other.clashes(self))
+
+    def clashes(self, other: Constraint) -> bool:
+        """A clash that depends on params (e.g. all lower case vs at least 2 capital words)."""
+        return False
 
     def to_spec(self) -> dict[str, Any]:
         """The native JSON form: ``{"id": ..., "params": {...}}`` or ``{"id": ..., "text": ...}``."""
@@ -217,7 +223,7 @@ def _freeze(value: Any) -> Any:
 
 
 # -- params validation ----------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _validator(cls: type[Constraint]) -> jsonschema.protocols.Validator:
     validator_cls = jsonschema.validators.validator_for(cls.params_schema)
     validator_cls.check_schema(cls.params_schema)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ifverify.constraints.base import (
+    _MISSING,
     HARD,
     SOFT,
     Alias,
@@ -20,7 +21,6 @@ from ifverify.constraints.base import (
     ConstraintError,
     ParamsError,
     UnknownConstraintError,
-    _MISSING,
 )
 
 

@@ -41,13 +41,13 @@ class WholeCase(HardConstraint):
 
     def instruction(self) -> str:
         if "language" not in self.params:
-            return f"Your entire response should be in {'capital' if self.params['case'] == 'upper' else 'lowercase'} letters."
+            which = "capital" if self.params["case"] == "upper" else "lowercase"
+            return f"Your entire response should be in {which} letters."
         return self.templates[0 if self.params["case"] == "upper" else 1]
 
-    def conflicts_with(self, other: Any) -> bool:
-        return super().conflicts_with(other) or (
-            isinstance(other, CapitalWords) and self.params["case"] == "lower"
-            and other.params["relation"] == "at least" and other.params["frequency"] > 0)
+    def clashes(self, other: Any) -> bool:
+        return (isinstance(other, CapitalWords) and self.params["case"] == "lower"
+                and other.params["relation"] == "at least" and other.params["frequency"] > 0)
 
     @classmethod
     def sample_params(cls, rng: random.Random) -> dict[str, Any]:

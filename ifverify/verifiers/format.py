@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 
 from ifverify.constraints.base import Alias, HardConstraint, ParamsError
-from ifverify.verifiers._schema import COUNT, NONEMPTY, POSITIVE, SEMANTICS, ensure_regex, obj
+from ifverify.verifiers._schema import COUNT, NONEMPTY, SEMANTICS, ensure_regex, obj
 
 _STAR_BULLET_RE = re.compile(r"^\s*\*[^\*].*$", re.MULTILINE)
 _DASH_BULLET_RE = re.compile(r"^\s*-.*$", re.MULTILINE)

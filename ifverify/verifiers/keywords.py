@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 from ifverify.constraints.base import Alias, HardConstraint
 from ifverify.verifiers._schema import (

@@ -69,17 +69,15 @@ class LanguageDetectionError(ValueError):
     """Raised where ``langdetect.detect`` raises ``LangDetectException`` (e.g. "No features in text.")."""
 
 
-def _load_json(path: str) -> Any:
-    """Parse one profile file (orjson when installed: same values, about 2x faster than ``json``)."""
-    with open(path, "rb") as handle:
-        data = handle.read()
+def _json_loads() -> Callable[[bytes], Any]:
+    """orjson's ``loads`` when installed (same values as ``json`` on these files, ~2x faster), else json's."""
     try:
         import orjson
     except ImportError:
         import json
 
-        return json.loads(data)
-    return orjson.loads(data)
+        return json.loads
+    return orjson.loads
 
 
 class _Model:
@@ -99,11 +97,13 @@ class _Model:
         self.langs: list[str] = []
         self.freqs: list[dict[str, int]] = []
         self.n_words: list[list[int]] = []
+        loads = _json_loads()
         for name in os.listdir(PROFILES_DIRECTORY):  # the very listing (and order) langdetect uses
             path = os.path.join(PROFILES_DIRECTORY, name)
             if name.startswith(".") or not os.path.isfile(path):
                 continue
-            profile = _load_json(path)
+            with open(path, "rb") as handle:
+                profile = loads(handle.read())
             self.langs.append(profile["name"])
             self.freqs.append(profile["freq"])
             self.n_words.append(profile["n_words"])
@@ -130,7 +130,10 @@ class _Model:
             self.missing.add(gram)
             return -1
         size = len(gram) - 1
-        vector = [float(f[gram]) / n[size] if gram in f else 0.0 for f, n in zip(self.freqs, self.n_words)]
+        vector = [
+            float(f[gram]) / n[size] if gram in f else 0.0
+            for f, n in zip(self.freqs, self.n_words, strict=True)
+        ]
         if self.n_rows == len(self.matrix):
             grown = self.np.empty((2 * len(self.matrix), len(self.langs)))
             grown[: self.n_rows] = self.matrix
@@ -161,8 +164,9 @@ class _Model:
         with self.lock:
             if not text.isascii():
                 self._learn_chars({ch for ch in set(text) if ord(ch) not in self.table})
-            if len(self.words) > _CACHE_LIMIT or len(self.missing) > _CACHE_LIMIT:
+            if len(self.words) > _CACHE_LIMIT:
                 self.words.clear()
+            if len(self.missing) > _CACHE_LIMIT:
                 self.missing.clear()
             pieces = text.translate(self.table).split(" ")
             last = len(pieces) - 1
@@ -238,7 +242,9 @@ def _drawer(rng: random.Random, rows: list[int], inline: bool) -> Callable[[int]
     return draw
 
 
-def _trial(rng: random.Random, rows: list[int], model: _Model, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+def _trial(
+    rng: random.Random, rows: list[int], model: _Model, matrix: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """One langdetect trial; returns its final normalised probability vector."""
     np, n_langs = model.np, matrix.shape[1]
     weight = (_ALPHA_DEFAULT + rng.gauss(0.0, 1.0) * _ALPHA_WIDTH) / _BASE_FREQ
@@ -277,7 +283,7 @@ def _detect_uncached(text: str) -> str | None:
     for _ in range(_N_TRIAL):
         total += _trial(rng, rows, model, matrix) / _N_TRIAL
     best, best_prob = _UNKNOWN, _PROB_THRESHOLD
-    for lang, prob in zip(model.langs, total.tolist()):
+    for lang, prob in zip(model.langs, total.tolist(), strict=True):
         if prob > best_prob:  # strict: the earliest language wins ties, as in langdetect's stable sort
             best, best_prob = lang, prob
     return best

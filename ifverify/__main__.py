@@ -1,0 +1,5 @@
+"""``python -m ifverify`` runs the CLI."""
+
+from ifverify.cli import main
+
+main()

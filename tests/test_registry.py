@@ -1,0 +1,151 @@
+"""The registry: ids, aliases, suggestions, params validation messages, pickling, determinism."""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+import pytest
+
+from ifverify.constraints.base import Alias, HardConstraint, ParamsError, UnknownConstraintError
+from ifverify.constraints.registry import RegistrationError, Registry, default_registry
+
+IFEVAL_IDS = {
+    "keywords:existence", "keywords:forbidden_words", "keywords:frequency", "keywords:letter_frequency",
+    "language:response_language", "length_constraints:number_sentences", "length_constraints:number_paragraphs",
+    "length_constraints:number_words", "length_constraints:nth_paragraph_first_word",
+    "detectable_content:number_placeholders", "detectable_content:postscript",
+    "detectable_format:number_bullet_lists", "detectable_format:constrained_response",
+    "detectable_format:number_highlighted_sections", "detectable_format:multiple_sections",
+    "detectable_format:json_format", "detectable_format:title", "combination:two_responses",
+    "combination:repeat_prompt", "startend:end_checker", "change_case:capital_word_frequency",
+    "change_case:english_capital", "change_case:english_lowercase", "punctuation:no_comma", "startend:quotation",
+}
+
+
+def test_registry__23_hard_types_accept_all_25_ifeval_ids() -> None:
+    reg = default_registry()
+    hard = reg.ids("hard")
+    assert len(hard) == 23
+    aliases = {a.name for cls in reg if cls.kind == "hard" for a in cls.aliases}
+    assert IFEVAL_IDS <= aliases
+    assert all("." in i for i in hard)
+
+
+def test_unknown_id__suggests_close_matches() -> None:
+    with pytest.raises(UnknownConstraintError) as info:
+        default_registry().build("keywords:existance", {"keywords": ["a"]})
+    assert str(info.value) == ("unknown constraint id 'keywords:existance'. Did you mean "
+                               "'keywords:existence', 'keywords.presence', 'keywords:frequency'?")
+
+
+def test_unknown_id__without_close_match_has_no_hint() -> None:
+    with pytest.raises(UnknownConstraintError, match=r"^unknown constraint id 'zzz'\.$"):
+        default_registry().get("zzz")
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        pytest.param("length.words", {"relation": "at least", "num_words": "ten"},
+                     "length.words: param 'num_words' received 'ten', expected an integer >= 0", id="wrong_type"),
+        pytest.param("length.words", {"relation": "at least"},
+                     "length.words: param 'num_words' received nothing (missing), expected an integer >= 0",
+                     id="missing"),
+        pytest.param("length.words", {"relation": "more than", "num_words": 3},
+                     "length.words: param 'relation' received 'more than', expected one of 'less than', "
+                     "'at least'", id="bad_enum"),
+        pytest.param("length.words", {"relation": "at least", "num_words": 3, "words": 4},
+                     "length.words: param 'words' received 4, expected no such param (allowed: num_words, "
+                     "relation)", id="unknown_param"),
+        pytest.param("keywords:letter_frequency", {"letter": "a", "let_frequency": 3},
+                     "keywords:letter_frequency: param 'let_relation' received nothing (missing), expected "
+                     "one of 'less than', 'at least'", id="alias_reports_alias_param_names"),
+        pytest.param("keywords:forbidden_words", {"forbidden_words": []},
+                     "keywords:forbidden_words: param 'forbidden_words' received [], expected an array with at "
+                     "least 1 item(s)", id="alias_renamed_param"),
+    ],
+)
+def test_bad_params__name_constraint_param_value_and_expectation(name: str, params: dict, message: str) -> None:
+    with pytest.raises(ParamsError) as info:
+        default_registry().build(name, params)
+    assert str(info.value) == message
+
+
+def test_missing_param__is_never_filled_randomly() -> None:
+    for _ in range(3):
+        with pytest.raises(ParamsError):
+            default_registry().build("detectable_format:number_highlighted_sections", {})
+
+
+def test_ifeval_quirks__none_values_dropped_and_whole_floats_accepted() -> None:
+    reg = default_registry()
+    c = reg.build("length_constraints:number_words", {"relation": "at least", "num_words": 2.0, "extra": None})
+    assert c.params == {"relation": "at least", "num_words": 2}
+    with pytest.raises(ParamsError, match="received 2.5"):
+        reg.build("length_constraints:number_words", {"relation": "at least", "num_words": 2.5})
+
+
+def test_build_spec__native_form_and_errors() -> None:
+    reg = default_registry()
+    c = reg.build_spec({"id": "punctuation.no_comma"})
+    assert c.check("no commas here") and not c.check("a, b")
+    with pytest.raises(ParamsError, match=r"param 'id' received nothing"):
+        reg.build_spec({"params": {}})
+
+
+def test_instances__pickle_and_compare_equal() -> None:
+    reg = default_registry()
+    for cls in reg:
+        if cls.kind != "hard":
+            continue
+        c = reg.build(cls.id, cls.sample_params(random.Random(7)))
+        clone = pickle.loads(pickle.dumps(c))
+        assert clone == c and hash(clone) == hash(c)
+        assert clone.check("Some text, with words.") == c.check("Some text, with words.")
+
+
+def test_sample_params__deterministic_for_a_seed_and_never_global_random() -> None:
+    state = random.getstate()
+    reg = default_registry()
+    for cls in reg:
+        if cls.kind != "hard":
+            continue
+        a, b = cls.sample_params(random.Random(3)), cls.sample_params(random.Random(3))
+        assert a == b
+        assert reg.build(cls.id, a).instruction()
+    assert random.getstate() == state
+
+
+class _Shout(HardConstraint):
+    id = "test.shout"
+    family = "test"
+    aliases = (Alias("test:shout"),)
+
+    def check(self, text: str) -> bool:
+        return text.isupper()
+
+
+def test_register__rejects_id_and_alias_clashes() -> None:
+    reg = Registry()
+    reg.register(_Shout)
+    with pytest.raises(RegistrationError, match="'test.shout' is already taken by test.shout"):
+        reg.register(_Shout)
+
+
+def test_register__rejects_malformed_declarations() -> None:
+    bad = type("Bad", (HardConstraint,), {"id": "nodot", "family": "x"})
+    with pytest.raises(RegistrationError, match="ids look like 'family.name'"):
+        Registry().register(bad)
+    with pytest.raises(RegistrationError, match="not a Constraint subclass"):
+        Registry().register(int)  # type: ignore[arg-type]
+
+
+def test_conflicts__same_type_and_declared_clashes() -> None:
+    reg = default_registry()
+    upper = reg.build("case.whole", {"case": "upper"})
+    lower = reg.build("case.whole", {"case": "lower"})
+    capitals = reg.build("case.capital_words", {"relation": "at least", "frequency": 2})
+    words = reg.build("length.words", {"relation": "less than", "num_words": 50})
+    assert upper.conflicts_with(lower) and lower.conflicts_with(capitals) and capitals.conflicts_with(lower)
+    assert not upper.conflicts_with(words)

@@ -1,0 +1,228 @@
+"""ifverify.verifiers.langid must agree exactly with langdetect 1.0.9 seeded with 0, without global state."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from langdetect import DetectorFactory
+from langdetect import detect as langdetect_detect
+from langdetect.lang_detect_exception import LangDetectException
+
+from ifverify.verifiers import langid
+from ifverify.verifiers.langid import LanguageDetectionError, detect, detect_or_none
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_IFEVAL = REPO.parent / "shared" / "reference" / "ifeval"
+RESPONSES = SHARED_IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl"
+
+VIETNAMESE = "Tiếng Việt là ngôn ngữ chính thức của Việt Nam, được hàng triệu người sử dụng hằng ngày."
+EDGE_CASES = [
+    "",
+    " ",
+    "\n\t \r\n  ",
+    "1234567890 42 3.14159",
+    "!!! ??? ... ,,, ;;; --- ***",
+    "😀😃😄🎉🚀 👍👍",
+    "你好，世界。今天天气很好，我们去公园散步吧。",
+    "日本語のテキストです。ひらがなとカタカナと漢字。",
+    "한국어 문장입니다. 오늘 날씨가 좋네요.",
+    "Привет, как дела? Всё хорошо, спасибо!",
+    "Добрий день! Як справи?",
+    "مرحبا بالعالم، كيف حالك اليوم؟",
+    "این یک متن فارسی است که ی دارد",
+    "नमस्ते, आप कैसे हैं? मैं ठीक हूँ।",
+    "สวัสดีครับ วันนี้อากาศดีมาก",
+    "Καλημέρα, τι κάνεις σήμερα;",
+    "שלום עולם, מה שלומך?",
+    "Hello мир 世界 مرحبا नमस्ते γειά",
+    "The word Москва appears in this English sentence about travel plans.",
+    "Visit https://example.com/path?x=1&y=2 or write to john.doe@example.com for details.",
+    "https://example.com/only/a/url",
+    "contact: a.b-c_d@mail.example.org",
+    "HELLO WORLD THIS IS SHOUTING IN CAPITALS",
+    "NASA ESA JAXA CNES",
+    "a",
+    "I",
+    "ok",
+    "Ça va très bien, merci beaucoup ! À bientôt.",
+    "Bună ziua, mulțumesc frumos! Școala și țara.",
+    "Ḁḁ ẞ ỳ ỹ ẽ Ạ ạ",
+    "©®°±µ¶·¸¹º»¼½¾¿ ×÷",
+    VIETNAMESE,
+    unicodedata.normalize("NFD", VIETNAMESE),
+    "Tie\u0300ng Vie\u0323t co\u0301 da\u0302\u0301u",  # letters followed by combining marks
+    "double  spaces   and\ttabs\n\nnewlines   everywhere",
+    "\x00\x01\x02 control",
+    "\ud800abc lone surrogate",
+    "Der schnelle braune Fuchs springt über den faulen Hund.",
+    "El rápido zorro marrón salta sobre el perro perezoso.",
+    "The quick brown fox jumps over the lazy dog. " * 1200,  # 54,000 characters: truncated at 10,000
+    "The quick brown fox jumps over the lazy dog. " * 230
+    + "Le renard brun saute par-dessus le chien. " * 1000,
+]
+
+
+def reference(text: str) -> str | None:
+    """langdetect's own answer with ``DetectorFactory.seed = 0`` (restored afterwards); None if it raises."""
+    previous = DetectorFactory.seed
+    DetectorFactory.seed = 0
+    try:
+        return langdetect_detect(text)
+    except LangDetectException:
+        return None
+    finally:
+        DetectorFactory.seed = previous
+
+
+def loose_variants(response: str) -> Iterator[str]:
+    """The response and IFEval's loose-mode variants (first/last/both lines removed, ``*`` removed)."""
+    lines = response.split("\n")
+    variants = [
+        response,
+        "\n".join(lines[1:]).strip(),
+        "\n".join(lines[:-1]).strip(),
+        "\n".join(lines[1:-1]).strip(),
+    ]
+    for variant in variants:
+        yield variant
+        yield variant.replace("*", "")
+
+
+def assert_same(text: str) -> None:
+    expected = reference(text)
+    assert detect_or_none(text) == expected, repr(text[:120])
+    if expected is None:
+        with pytest.raises(LanguageDetectionError):
+            detect(text)
+    else:
+        assert detect(text) == expected
+
+
+@pytest.fixture(scope="module")
+def responses() -> list[str]:
+    if not RESPONSES.is_file():
+        pytest.skip(f"shared reference data not found: {RESPONSES}")
+    with RESPONSES.open(encoding="utf-8") as handle:
+        return [json.loads(line)["response"] for line in handle if line.strip()]
+
+
+def test_matches_langdetect_on_gpt4_responses_and_loose_variants(responses: list[str]) -> None:
+    texts = list(dict.fromkeys(variant for response in responses for variant in loose_variants(response)))
+    assert len(responses) == 541 and len(texts) > 2000
+    mismatches = [text[:80] for text in texts if detect_or_none(text) != reference(text)]
+    assert mismatches == [], f"{len(mismatches)} of {len(texts)} texts differ"
+    languages = {detect_or_none(text) for text in responses}
+    assert {"en", "de", "hi", "ko", "ru", "ar", "th", None} <= languages
+
+
+@pytest.mark.parametrize("text", EDGE_CASES, ids=range(len(EDGE_CASES)))
+def test_matches_langdetect_on_edge_cases(text: str) -> None:
+    assert_same(text)
+
+
+def test_no_features_raises_value_error_subclass() -> None:
+    assert issubclass(LanguageDetectionError, ValueError)
+    for text in ("", "   ", "12345", "!?.,;"):
+        assert detect_or_none(text) is None
+        with pytest.raises(LanguageDetectionError, match="No features in text"):
+            detect(text)
+
+
+def test_non_string_input_is_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        detect(b"bytes are not text")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        detect_or_none(None)  # type: ignore[arg-type]
+
+
+def test_truncation_uses_first_10000_characters() -> None:
+    english = "The quick brown fox jumps over the lazy dog and runs away. " * 200  # 11,800 characters
+    french = "Le renard brun rapide saute par-dessus le chien paresseux. " * 400
+    assert detect(english + french) == "en" == reference(english + french)
+
+
+def test_leaves_global_random_state_and_detector_seed_untouched() -> None:
+    langid._detect_cached.cache_clear()
+    random.seed(1234)
+    before = random.getstate()
+    seed_before = DetectorFactory.seed
+    for text in ("Ceci est une phrase écrite en français.", "This one is English, clearly.", ""):
+        detect_or_none(text)
+    assert random.getstate() == before
+    assert DetectorFactory.seed == seed_before
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The current environment with the repository first on PYTHONPATH (plus ``extra``)."""
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+_CHILD = """
+import json, sys, threading
+from ifverify.verifiers import langid
+texts = json.loads(sys.stdin.read())
+threads = [threading.Thread(target=langid.detect_or_none, args=(t,)) for t in texts * 2]  # racing lazy init
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+langid._detect_cached.cache_clear()
+print(json.dumps([langid.detect_or_none(t) for t in texts]))
+"""
+
+
+def test_identical_results_across_processes() -> None:
+    texts = [case for case in EDGE_CASES if len(case) < 1000]
+    outputs = []
+    for hash_seed in ("0", "4242"):
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD],
+            input=json.dumps(texts),
+            capture_output=True,
+            text=True,
+            env=child_env(PYTHONHASHSEED=hash_seed),
+            check=True,
+            cwd=REPO,
+        )
+        outputs.append(json.loads(done.stdout))
+    assert outputs[0] == outputs[1] == [detect_or_none(text) for text in texts]
+
+
+def test_import_is_lazy() -> None:
+    code = (
+        "import sys, ifverify.verifiers; before = set(sys.modules)\n"
+        "import ifverify.verifiers.langid as m\n"
+        "new = set(sys.modules) - before\n"
+        "assert m._MODEL is None\n"
+        "assert not any(n.split('.')[0] in ('numpy', 'langdetect', 'json', 'orjson') for n in new), new\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=child_env(), cwd=REPO)
+
+
+#: Latin (with accents), Cyrillic, Greek, CJK, kana, hangul, Arabic, Devanagari, combining marks, digits.
+SCRIPTS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ   .,!?éèçñüößàäø абвгдежзийклмнопрстуя"
+SCRIPTS += "αβγδεζηθικλμνξοπρστυ 你好世界中文字 あいうアイウ 한국어 ابتثجحخ कखगघ ḀẠỹ 0123456789@:/"
+SCRIPTS += "\u0300\u0301\u0303\u0309\u0323"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=200))
+def test_property_arbitrary_unicode_matches_langdetect(text: str) -> None:
+    assert detect_or_none(text) == reference(text)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=SCRIPTS, max_size=200))
+def test_property_script_mixtures_match_langdetect(text: str) -> None:
+    assert detect_or_none(text) == reference(text)
