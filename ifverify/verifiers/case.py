@@ -11,6 +11,12 @@ from ifverify.verifiers._schema import COUNT, RELATION, SEMANTICS, obj, relation
 from ifverify.verifiers.language import LANGUAGES, detected_is
 
 
+#: Texts longer than this are first judged from cheap bounds on the count (exactly the same verdicts).
+_BOUNDS_FROM = 2_000
+#: Reasons for longer texts give the bounds instead of the exact count.
+_EXACT_REASON_UP_TO = 100_000
+
+
 class WholeCase(HardConstraint):
     """Every cased character is upper case (``case: upper``, ``str.isupper``) or lower case
     (``case: lower``, ``str.islower``); a text with no cased character fails.
@@ -67,9 +73,19 @@ class CapitalWords(HardConstraint):
     templates = ("In your response, words with all capital letters should appear {relation} {frequency} times.",)
 
     def check(self, text: str) -> bool:
-        return relation_holds(tx.count_capital_words(text), self.params["relation"], self.params["frequency"])
+        relation, threshold = self.params["relation"], self.params["frequency"]
+        if len(text) > _BOUNDS_FROM:  # decide from bounds when they suffice; exact otherwise
+            low, high = tx.capital_words_bounds(text)
+            if low >= threshold:
+                return relation == "at least"
+            if high < threshold:
+                return relation == "less than"
+        return relation_holds(tx.count_capital_words(text), relation, threshold)
 
     def observe(self, text: str) -> str:
+        if len(text) > _EXACT_REASON_UP_TO:
+            low, high = tx.capital_words_bounds(text)
+            return f"between {low} and {high} all-capital words"
         return f"{tx.count_capital_words(text)} all-capital word(s)"
 
     @classmethod

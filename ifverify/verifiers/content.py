@@ -9,9 +9,30 @@ from typing import Any
 from ifverify.constraints.base import Alias, HardConstraint
 from ifverify.verifiers._schema import COUNT, NONEMPTY, SEMANTICS, ensure_regex, obj
 
-_PLACEHOLDER_RE = re.compile(r"\[.*?\]")
-_PPS_RE = re.compile(r"\s*p\.\s?p\.\s?s.*$", re.MULTILINE)
-_PS_RE = re.compile(r"\s*p\.\s?s\..*$", re.MULTILINE)
+# IFEval searches for r"\s*" + marker + r".*$"; a leading \s* never changes whether a search finds a
+# match (the match may start after it), but it makes the search quadratic on long blank runs.
+_PPS_RE = re.compile(r"p\.\s?p\.\s?s.*$", re.MULTILINE)
+_PS_RE = re.compile(r"p\.\s?s\..*$", re.MULTILINE)
+
+
+def count_placeholders(text: str) -> int:
+    """``len(re.findall(r"\\[.*?\\]", text))`` in linear time: each ``[`` pairs with the first ``]``
+    after it on the same line; a ``[`` with no ``]`` after it on its line ends that line's search."""
+    count, start, size = 0, 0, len(text)
+    while True:
+        opening = text.find("[", start)
+        if opening < 0:
+            return count
+        newline = text.find("\n", opening)
+        line_end = size if newline < 0 else newline
+        closing = text.find("]", opening + 1, line_end)
+        if closing < 0:
+            if newline < 0:
+                return count
+            start = newline + 1
+            continue
+        count += 1
+        start = closing + 1
 
 
 class Placeholders(HardConstraint):
@@ -26,10 +47,10 @@ class Placeholders(HardConstraint):
                  "brackets, such as [address].",)
 
     def check(self, text: str) -> bool:
-        return len(_PLACEHOLDER_RE.findall(text)) >= self.params["num_placeholders"]
+        return count_placeholders(text) >= self.params["num_placeholders"]
 
     def observe(self, text: str) -> str:
-        return f"{len(_PLACEHOLDER_RE.findall(text))} placeholder(s)"
+        return f"{count_placeholders(text)} placeholder(s)"
 
     @classmethod
     def sample_params(cls, rng: random.Random) -> dict[str, Any]:
@@ -64,7 +85,7 @@ class Postscript(HardConstraint):
             self._pattern = _PS_RE
         else:
             body = marker.lower() if self.params["semantics"] == "ifeval" else re.escape(marker.lower())
-            self._pattern = re.compile(r"\s*" + body + r".*$", re.MULTILINE)
+            self._pattern = re.compile(body + r".*$", re.MULTILINE)
 
     def check(self, text: str) -> bool:
         return self._pattern.search(text.lower()) is not None

@@ -61,9 +61,6 @@ _BLOCK = 5  # langdetect normalises after step 0 and then after every 5th step
 _UNKNOWN = "unknown"
 _CACHE_LIMIT = 200_000  # entries per internal cache before it is cleared
 
-_LATIN_RE = re.compile("[\u0041-\u007a]")  # 'A' <= ch <= 'z', as langdetect tests it
-_NON_LATIN_RE = re.compile("[\u0300-\U0010ffff]")
-
 
 class LanguageDetectionError(ValueError):
     """Raised where ``langdetect.detect`` raises ``LangDetectException`` (e.g. "No features in text.")."""
@@ -94,6 +91,8 @@ class _Model:
         self.mail_sub: Callable[[str, str], str] = Detector.MAIL_RE.sub
         self.normalize_vi: Callable[[str], str] = NGram.normalize_vi
         self.normalize_char: Callable[[str], str] = NGram.normalize
+        self.latin_sub = re.compile("[A-z]").sub  # code points 'A'..'z' (with [\\]^_`), as langdetect tests
+        self.non_latin_sub = re.compile("[^\x00-\u02ff]").sub  # ch >= U+0300
         self.langs: list[str] = []
         self.freqs: list[dict[str, int]] = []
         self.n_words: list[list[int]] = []
@@ -107,6 +106,7 @@ class _Model:
             self.langs.append(profile["name"])
             self.freqs.append(profile["freq"])
             self.n_words.append(profile["n_words"])
+        self.denominators = numpy.array(self.n_words, dtype=numpy.float64).T.copy()  # [n - 1, language]
         self.lock = threading.Lock()
         self.matrix: NDArray[np.float64] = numpy.empty((4096, len(self.langs)))
         self.n_rows = 0
@@ -121,42 +121,48 @@ class _Model:
         for ch in chars:
             self.table[ord(ch)] = self.normalize_char(ch)
 
-    def _row(self, gram: str) -> int:
-        """Matrix row of ``gram``'s per-language probabilities (``freq / n_words[len - 1]``), or -1."""
-        row = self.rows.get(gram)
-        if row is not None:
-            return row
-        if gram in self.missing or not any(gram in freq for freq in self.freqs):
+    def _new_row(self, gram: str) -> int:
+        """Store ``gram``'s per-language probabilities (``count / n_words[len - 1]``); its row, or -1."""
+        if gram in self.missing:
+            return -1
+        counts = [freq.get(gram) for freq in self.freqs]
+        if counts.count(None) == len(counts):  # in no profile: langdetect drops it
             self.missing.add(gram)
             return -1
-        size = len(gram) - 1
-        vector = [
-            float(f[gram]) / n[size] if gram in f else 0.0
-            for f, n in zip(self.freqs, self.n_words, strict=True)
-        ]
         if self.n_rows == len(self.matrix):
             grown = self.np.empty((2 * len(self.matrix), len(self.langs)))
             grown[: self.n_rows] = self.matrix
             self.matrix = grown
-        self.matrix[self.n_rows] = vector
-        self.rows[gram] = row = self.n_rows
+        row = self.matrix[self.n_rows]
+        row[:] = [0 if count is None else count for count in counts]
+        row /= self.denominators[len(gram) - 1]  # IEEE division: same as langdetect's 1.0 * count / n
+        self.rows[gram] = self.n_rows
         self.n_rows += 1
-        return row
+        return self.n_rows - 1
 
     def _word_rows(self, key: str) -> tuple[int, ...]:
         """Rows of the known n-grams of one word, in langdetect's order (position, then n = 1, 2, 3)."""
         padded = " " + key
-        found: list[int] = []
+        grams: list[str] = []
         prev_upper = False
         for end in range(1, len(padded)):
             upper = padded[end].isupper()
             if upper and prev_upper:  # langdetect's "capital word": no n-gram ends here
                 continue
             prev_upper = upper
-            for n in range(1 if padded[end] != " " else 2, min(end + 1, 3) + 1):
-                row = self._row(padded[end + 1 - n : end + 1])
-                if row >= 0:
-                    found.append(row)
+            if padded[end] != " ":
+                grams.append(padded[end])
+            grams.append(padded[end - 1 : end + 1])
+            if end > 1:
+                grams.append(padded[end - 2 : end + 1])
+        found: list[int] = []
+        get = self.rows.get
+        for gram in grams:
+            row = get(gram)
+            if row is None:
+                row = self._new_row(gram)
+            if row >= 0:
+                found.append(row)
         return tuple(found)
 
     def features(self, text: str) -> tuple[list[int], NDArray[np.float64]]:
@@ -189,9 +195,9 @@ class _Model:
         if text.isascii():
             return text[:_MAX_TEXT_LENGTH]
         text = self.normalize_vi(text)[:_MAX_TEXT_LENGTH]
-        without_latin = _LATIN_RE.sub("", text)
+        without_latin = self.latin_sub("", text)
         latin = len(text) - len(without_latin)
-        non_latin = len(text) - len(_NON_LATIN_RE.sub("", text))
+        non_latin = len(text) - len(self.non_latin_sub("", text))
         return without_latin if latin * 2 < non_latin else text
 
 
@@ -242,9 +248,7 @@ def _drawer(rng: random.Random, rows: list[int], inline: bool) -> Callable[[int]
     return draw
 
 
-def _trial(
-    rng: random.Random, rows: list[int], model: _Model, matrix: NDArray[np.float64]
-) -> NDArray[np.float64]:
+def _trial(rng: random.Random, rows: list[int], model: _Model, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
     """One langdetect trial; returns its final normalised probability vector."""
     np, n_langs = model.np, matrix.shape[1]
     weight = (_ALPHA_DEFAULT + rng.gauss(0.0, 1.0) * _ALPHA_WIDTH) / _BASE_FREQ

@@ -128,3 +128,15 @@ def count_capital_words(text: str) -> int:
         if _may_hold_capital_word(sentence):
             total += sum(1 for token in tokenizer.tokenize(sentence) if token.isupper())
     return total
+
+
+def capital_words_bounds(text: str) -> tuple[int, int]:
+    """Cheap bounds ``(low, high)`` on :func:`count_capital_words`.
+
+    ``low``: white-space separated chunks that are all capitals (``str.isupper``): the tokenizer never
+    joins chunks and never changes letters, so each yields at least one all-capital token.  ``high``:
+    upper-case characters, since every all-capital token holds one and tokens do not overlap.
+    """
+    low = sum(1 for chunk in text.split() if chunk.isupper())
+    high = sum(map(str.isupper, text))
+    return low, high

@@ -67,8 +67,7 @@ EDGE_CASES = [
     "Der schnelle braune Fuchs springt über den faulen Hund.",
     "El rápido zorro marrón salta sobre el perro perezoso.",
     "The quick brown fox jumps over the lazy dog. " * 1200,  # 54,000 characters: truncated at 10,000
-    "The quick brown fox jumps over the lazy dog. " * 230
-    + "Le renard brun saute par-dessus le chien. " * 1000,
+    "The quick brown fox jumps over the lazy dog. " * 230 + "Le renard brun saute par-dessus le chien. " * 1000,
 ]
 
 
@@ -123,6 +122,43 @@ def test_matches_langdetect_on_gpt4_responses_and_loose_variants(responses: list
     assert mismatches == [], f"{len(mismatches)} of {len(texts)} texts differ"
     languages = {detect_or_none(text) for text in responses}
     assert {"en", "de", "hi", "ko", "ru", "ar", "th", None} <= languages
+
+
+def langdetect_probabilities(text: str) -> list[float] | None:
+    """langdetect's averaged per-language vector (``Detector.langprob``) with seed 0; None if it raises."""
+    from langdetect import detector_factory
+
+    detector_factory.init_factory()
+    detector = detector_factory._factory.create()
+    detector.seed = 0
+    detector.append(text)
+    try:
+        detector._detect_block()
+    except LangDetectException:
+        return None
+    return list(detector.langprob)
+
+
+def langid_probabilities(text: str) -> list[float] | None:
+    model = langid._model()
+    rows, matrix = model.features(model.clean(text))
+    if not rows:
+        return None
+    rng, total = random.Random(0), model.np.zeros(matrix.shape[1])
+    for _ in range(7):
+        total += langid._trial(rng, rows, model, matrix) / 7
+    return total.tolist()
+
+
+def test_probability_vectors_are_bit_identical(responses: list[str]) -> None:
+    """Not just the winner: the averaged probability vector equals langdetect's to the last bit."""
+    from langdetect import detector_factory
+
+    detector_factory.init_factory()
+    assert langid._model().langs == detector_factory._factory.langlist
+    texts = responses[::5] + [case for case in EDGE_CASES if len(case) < 1000]
+    for text in texts:
+        assert langid_probabilities(text) == langdetect_probabilities(text), repr(text[:80])
 
 
 @pytest.mark.parametrize("text", EDGE_CASES, ids=range(len(EDGE_CASES)))
