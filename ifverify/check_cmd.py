@@ -108,8 +108,10 @@ def check(input_path: str, responses_path: str | None, mode: str, results_path: 
 
     items, extra = _load(input_path, responses_path)
     progress = sys.stderr.isatty()
-    records = _score(items, mode, workers, not no_detail, progress)
+    # Reasons cost extra work and only appear in the results file.
+    records = _score(items, mode, workers, bool(results_path) and not no_detail, progress)
     if results_path:
+        os.makedirs(os.path.dirname(os.path.abspath(results_path)), exist_ok=True)
         with open(results_path, "w", encoding="utf-8") as out:
             for record in records:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")

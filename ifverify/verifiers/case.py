@@ -10,9 +10,6 @@ from ifverify.verifiers import text as tx
 from ifverify.verifiers._schema import COUNT, RELATION, SEMANTICS, obj, relation_holds, sample_relation
 from ifverify.verifiers.language import LANGUAGES, detected_is
 
-
-#: Texts longer than this are first judged from cheap bounds on the count (exactly the same verdicts).
-_BOUNDS_FROM = 2_000
 #: Reasons for longer texts give the bounds instead of the exact count.
 _EXACT_REASON_UP_TO = 100_000
 
@@ -74,12 +71,11 @@ class CapitalWords(HardConstraint):
 
     def check(self, text: str) -> bool:
         relation, threshold = self.params["relation"], self.params["frequency"]
-        if len(text) > _BOUNDS_FROM:  # decide from bounds when they suffice; exact otherwise
-            low, high = tx.capital_words_bounds(text)
-            if low >= threshold:
-                return relation == "at least"
-            if high < threshold:
-                return relation == "less than"
+        low, high = tx.capital_words_bounds(text)  # decide from bounds when they suffice; exact otherwise
+        if low >= threshold:
+            return relation == "at least"
+        if high < threshold:
+            return relation == "less than"
         return relation_holds(tx.count_capital_words(text), relation, threshold)
 
     def observe(self, text: str) -> str:

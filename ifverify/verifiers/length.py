@@ -17,8 +17,9 @@ _FIRST_WORD_STOP = frozenset(".,?!'\"")
 class SentenceCount(HardConstraint):
     """Fewer than / at least ``num_sentences`` sentences, by NLTK's English Punkt model.
 
-    Blank text has no sentences.  A text with at most one ``.``, ``?`` or ``!`` is decided without
-    running Punkt, which only ever breaks after one of those characters.
+    Blank text has no sentences.  Punkt only ever breaks after ``.``, ``?`` or ``!``, so a text with
+    fewer of those than the threshold is decided without it, and otherwise Punkt stops reading at the
+    threshold-th sentence.
     """
 
     id = "length.sentences"
@@ -32,7 +33,7 @@ class SentenceCount(HardConstraint):
         relation, n = self.params["relation"], self.params["num_sentences"]
         if tx.max_sentences(text) < n:  # decided by the bound alone
             return relation == "less than"
-        return relation_holds(tx.count_sentences(text), relation, n)
+        return relation_holds(tx.count_sentences_upto(text, n), relation, n)
 
     def observe(self, text: str) -> str:
         return f"{tx.count_sentences(text)} sentence(s)"

@@ -12,6 +12,7 @@ import re
 import threading
 import unicodedata
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 _CACHE = 8192
@@ -73,6 +74,19 @@ def count_sentences(text: str) -> int:
     if max_sentences(text) <= 1:
         return max_sentences(text)
     return len(sentences(text))
+
+
+@lru_cache(maxsize=_CACHE)
+def count_sentences_upto(text: str, limit: int) -> int:
+    """``min(count_sentences(text), limit)``, reading only as far into the text as the limit needs.
+
+    Punkt yields sentence spans lazily, so deciding "at least n" or "less than n" on a long text stops
+    at the n-th sentence.
+    """
+    bound = max_sentences(text)
+    if bound <= 1 or limit <= 0:
+        return min(bound, max(limit, 0))
+    return sum(1 for _ in islice(_tools()["sentences"].span_tokenize(text), limit))
 
 
 def word_tokens(text: str) -> list[str]:

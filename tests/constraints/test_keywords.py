@@ -55,7 +55,8 @@ CASES = [
     P(PRESENCE, CAT_DOG, "", False, id="presence__include_empty_fails"),
     P(PRESENCE, CAT_DOG, " \n\t ", False, id="presence__include_whitespace_fails"),
     P(PRESENCE, NO_CAT, "", True, id="presence__exclude_empty_passes_at_check_level"),
-    P(PRESENCE, {"keywords": ["猫"]}, "我的 猫 很可爱", True, id="presence_native__cjk_keyword_between_spaces"),
+    P(PRESENCE, {"keywords": ["猫"]}, "我的 猫 很可爱", True,
+      id="presence_native__cjk_keyword_between_spaces"),
     P(PRESENCE, {"keywords": ["猫"]}, "我的猫很可爱", False,
       id="presence_native__cjk_keyword_inside_unspaced_run_not_a_whole_word"),
     P(PRESENCE, {"keywords": ["🐱"]}, "I love 🐱🐱!", True, id="presence_native__emoji_keyword"),
@@ -113,9 +114,12 @@ CASES = [
     P(FREQUENCY, {"keyword": "cat", "frequency": 3, "relation": "at least"}, "# Cat\n- **cat**\n`CAT`", True,
       id="frequency__markdown_noise_counts_each"),
     P(IFEVAL_FREQUENCY, CAT_AT_LEAST_2, "cat category", True, id="frequency_ifeval__counts_cat_in_category"),
-    P(IFEVAL_FREQUENCY, CAT_AT_LEAST_2, "a cat", False, id="frequency_ifeval__at_least_boundary_n_minus_1_fails"),
-    P(IFEVAL_FREQUENCY, CAT_AT_LEAST_2, "a cat, a cat", True, id="frequency_ifeval__at_least_boundary_n_passes"),
-    P(IFEVAL_FREQUENCY, CAT_LESS_THAN_2, "Cat", True, id="frequency_ifeval__less_than_boundary_n_minus_1_passes"),
+    P(IFEVAL_FREQUENCY, CAT_AT_LEAST_2, "a cat", False,
+      id="frequency_ifeval__at_least_boundary_n_minus_1_fails"),
+    P(IFEVAL_FREQUENCY, CAT_AT_LEAST_2, "a cat, a cat", True,
+      id="frequency_ifeval__at_least_boundary_n_passes"),
+    P(IFEVAL_FREQUENCY, CAT_LESS_THAN_2, "Cat", True,
+      id="frequency_ifeval__less_than_boundary_n_minus_1_passes"),
     P(IFEVAL_FREQUENCY, CAT_LESS_THAN_2, "cat CAT", False, id="frequency_ifeval__less_than_boundary_n_fails"),
     P(IFEVAL_FREQUENCY, {**CAT_AT_LEAST_2, "keyword": " cat "}, "cat concat", True,
       id="frequency_ifeval__keyword_is_stripped"),
@@ -125,7 +129,7 @@ CASES = [
       id="frequency_ifeval__cjk_substring_counts"),
     P(IFEVAL_FREQUENCY, {"keyword": "cat", "frequency": 1, "relation": "less than"}, "", True,
       id="frequency_ifeval__empty_passes_less_than"),
-    # -- keywords.letter_frequency: case-insensitive character count, never random ----------------------------
+    # -- keywords.letter_frequency: case-insensitive character count, never random ---------------------------
     P(LETTER, A_AT_LEAST_3, "banan", False, id="letter__at_least_boundary_n_minus_1_fails"),
     P(LETTER, A_AT_LEAST_3, "banana", True, id="letter__at_least_boundary_n_passes"),
     P(LETTER, A_AT_LEAST_3, "bananas are fab", True, id="letter__at_least_boundary_n_plus_1_passes"),
@@ -136,9 +140,10 @@ CASES = [
     P(LETTER, A_LESS_THAN_3, " \n\t", True, id="letter__whitespace_has_zero"),
     P(LETTER, {"letter": "#", "frequency": 3, "relation": "at least"}, "# Title\n## Part", True,
       id="letter_native__non_letter_target_counted_literally"),
-    P(IFEVAL_LETTER, {"letter": "#", "let_frequency": 3, "let_relation": "at least"}, "# Title\n## Part", True,
-      id="letter_alias__non_letter_target_counted_not_random"),
-    P(LETTER, {"letter": "猫", "frequency": 2, "relation": "at least"}, "猫和猫", True, id="letter__cjk_target"),
+    P(IFEVAL_LETTER, {"letter": "#", "let_frequency": 3, "let_relation": "at least"}, "# Title\n## Part",
+      True, id="letter_alias__non_letter_target_counted_not_random"),
+    P(LETTER, {"letter": "猫", "frequency": 2, "relation": "at least"}, "猫和猫", True,
+      id="letter__cjk_target"),
     P(LETTER, {"letter": "😀", "frequency": 2, "relation": "less than"}, "😀 hi 😀", False,
       id="letter__emoji_target"),
     P(LETTER, A_AT_LEAST_3, "**a** _a_ `a`", True, id="letter__markdown_noise"),
@@ -154,7 +159,8 @@ CASES = [
 
 #: Alias rows whose reference verdict is not comparable, and why.
 NOT_IN_REFERENCE = {
-    "letter_alias__non_letter_target_counted_not_random": "IFEval swaps a non-letter target for a random letter",
+    "letter_alias__non_letter_target_counted_not_random":
+        "IFEval swaps a non-letter target for a random letter",
 }
 
 
@@ -170,7 +176,8 @@ def test_ifeval_alias__agrees_with_reference(constraint_id: str, params: dict[st
     assert reference_verdict(constraint_id, params, response) is expected
 
 
-REGEX_ERROR = "a valid regular expression under semantics 'ifeval' ({}); semantics 'native' matches it literally"
+REGEX_ERROR = ("a valid regular expression under semantics 'ifeval' ({}); "
+               "semantics 'native' matches it literally")
 
 PARAMS_ERRORS = [
     P(EXISTENCE, {"keywords": ["cat", "("]},
@@ -236,8 +243,8 @@ def test_params_error__native_exclude_ifeval_names_the_param_given() -> None:
 
 
 @pytest.mark.xfail(strict=True, raises=re.error,
-                   reason="ensure_regex compiles the bare word, but the checker compiles r'\\b' + word + r'\\b': "
-                          "a word with inline global flags compiles alone and not there, so re.error escapes")
+                   reason="ensure_regex compiles the bare word, but the checker compiles "
+                          "r'\\b' + word + r'\\b': a word with inline global flags compiles alone and not there, so re.error escapes")
 def test_params_error__forbidden_word_with_inline_flags() -> None:
     with pytest.raises(ParamsError):
         build(FORBIDDEN, {"forbidden_words": ["(?i)cat"]})

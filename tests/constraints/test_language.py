@@ -33,8 +33,8 @@ GERMAN = "Das ist ein deutscher Satz über das Wetter von heute."
 CHINESE = "你好，世界。今天天气很好，我们去公园散步吧。"
 JAPANESE = "今日はいい天気ですね。散歩に行きましょう。"
 KOREAN = "오늘 날씨가 정말 좋네요. 산책하러 갈까요?"
-MARKDOWN = ("# Weather report\n\n**Today** the weather is *sunny* and warm.\n- morning: mild\n- evening: cool\n"
-            "```\nprint(forecast)\n```")
+MARKDOWN = ("# Weather report\n\n**Today** the weather is *sunny* and warm.\n"
+            "- morning: mild\n- evening: cool\n```\nprint(forecast)\n```")
 
 CASES = [
     P(NATIVE, EN, ENGLISH, True, id="native__english_passes"),
@@ -52,7 +52,8 @@ CASES = [
     P(NATIVE, EN, JAPANESE, False, id="native__japanese_is_not_english"),
     P(NATIVE, EN, "I love sunny days 😀🎉 and long walks on the beach.", True, id="native__emoji_in_english"),
     P(NATIVE, EN, MARKDOWN, True, id="native__markdown_noise_is_still_english"),
-    P(NATIVE, {"language": "en", "semantics": "ifeval"}, "", True, id="native_with_ifeval_semantics__empty_passes"),
+    P(NATIVE, {"language": "en", "semantics": "ifeval"}, "", True,
+      id="native_with_ifeval_semantics__empty_passes"),
     # -- IFEval alias: langdetect failure counts as followed -----------------------------------------------
     P(IFEVAL, EN, ENGLISH, True, id="ifeval__english_passes"),
     P(IFEVAL, EN, FRENCH, False, id="ifeval__french_fails_english"),
