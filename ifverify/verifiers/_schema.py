@@ -31,13 +31,14 @@ def relation_holds(count: int, relation: str, threshold: int) -> bool:
     return count < threshold if relation == "less than" else count >= threshold
 
 
-def ensure_regex(name: str, param: str, pattern: str) -> None:
-    """IFEval semantics feed text straight into ``re``: reject a pattern that does not compile."""
+def compile_ifeval(name: str, param: str, value: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """Compile ``pattern`` (built from the raw ``value`` as IFEval builds it); a pattern that does not
+    compile is a params error naming the param and value, raised at construction, not per sample."""
     try:
-        re.compile(pattern)
+        return re.compile(pattern, flags)
     except re.error as exc:
-        raise ParamsError(name, param, pattern,
-                          f"a valid regular expression under semantics 'ifeval' ({exc}); "
+        raise ParamsError(name, param, value,
+                          f"a valid regular expression under semantics 'ifeval' ({exc.msg}); "
                           "semantics 'native' matches it literally") from None
 
 

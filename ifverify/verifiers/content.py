@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ifverify.constraints.base import Alias, HardConstraint
-from ifverify.verifiers._schema import COUNT, NONEMPTY, SEMANTICS, ensure_regex, obj
+from ifverify.verifiers._schema import COUNT, NONEMPTY, SEMANTICS, compile_ifeval, obj
 
 # IFEval searches for r"\s*" + marker + r".*$"; a leading \s* never changes whether a search finds a
 # match (the match may start after it), but it makes the search quadratic on long blank runs.
@@ -74,18 +74,24 @@ class Postscript(HardConstraint):
 
     @classmethod
     def check_params(cls, params: dict[str, Any], name: str) -> None:
-        if params["semantics"] == "ifeval":
-            ensure_regex(name, "postscript_marker", params["postscript_marker"].strip().lower())
+        cls._compile(params, name)
+
+    @staticmethod
+    def _compile(params: dict[str, Any], name: str) -> re.Pattern[str]:
+        marker = params["postscript_marker"].strip()
+        if marker == "P.P.S":
+            return _PPS_RE
+        if marker == "P.S.":
+            return _PS_RE
+        if params["semantics"] == "native":
+            return re.compile(re.escape(marker.lower()) + r".*$", re.MULTILINE)
+        # IFEval compiles r"\s*" + marker + r".*$"; compile that to reject what IFEval would reject.
+        compile_ifeval(name, "postscript_marker", params["postscript_marker"], r"\s*" + marker.lower() + r".*$")
+        return compile_ifeval(name, "postscript_marker", params["postscript_marker"],
+                              marker.lower() + r".*$", re.MULTILINE)
 
     def _prepare(self) -> None:
-        marker = self.params["postscript_marker"].strip()
-        if marker == "P.P.S":
-            self._pattern = _PPS_RE
-        elif marker == "P.S.":
-            self._pattern = _PS_RE
-        else:
-            body = marker.lower() if self.params["semantics"] == "ifeval" else re.escape(marker.lower())
-            self._pattern = re.compile(body + r".*$", re.MULTILINE)
+        self._pattern = self._compile(self.params, self.alias or self.id)
 
     def check(self, text: str) -> bool:
         return self._pattern.search(text.lower()) is not None

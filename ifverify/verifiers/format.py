@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 
 from ifverify.constraints.base import Alias, HardConstraint, ParamsError
-from ifverify.verifiers._schema import COUNT, NONEMPTY, SEMANTICS, ensure_regex, obj
+from ifverify.verifiers._schema import COUNT, NONEMPTY, SEMANTICS, compile_ifeval, obj
 
 _NON_SPACE_RE = re.compile(r"\S")
 _HIGHLIGHT_RE = re.compile(r"\*[^\n\*]*\*")
@@ -141,13 +141,17 @@ class Sections(HardConstraint):
 
     @classmethod
     def check_params(cls, params: dict[str, Any], name: str) -> None:
-        if params["semantics"] == "ifeval":
-            ensure_regex(name, "section_spliter", params["section_spliter"].strip())
+        cls._compile(params, name)
+
+    @staticmethod
+    def _compile(params: dict[str, Any], name: str) -> re.Pattern[str]:
+        splitter = params["section_spliter"].strip()
+        if params["semantics"] == "native":
+            return re.compile(r"\s?" + re.escape(splitter) + r"\s?\d+\s?")
+        return compile_ifeval(name, "section_spliter", params["section_spliter"], r"\s?" + splitter + r"\s?\d+\s?")
 
     def _prepare(self) -> None:
-        splitter = self.params["section_spliter"].strip()
-        body = splitter if self.params["semantics"] == "ifeval" else re.escape(splitter)
-        self._pattern = re.compile(r"\s?" + body + r"\s?\d+\s?")
+        self._pattern = self._compile(self.params, self.alias or self.id)
 
     def count(self, text: str) -> int:
         return len(self._pattern.split(text)) - 1

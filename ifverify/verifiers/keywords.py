@@ -13,7 +13,7 @@ from ifverify.verifiers._schema import (
     RELATION,
     SEMANTICS,
     WORDS,
-    ensure_regex,
+    compile_ifeval,
     obj,
     relation_holds,
     sample_relation,
@@ -48,19 +48,20 @@ class KeywordPresence(HardConstraint):
 
     @classmethod
     def check_params(cls, params: dict[str, Any], name: str) -> None:
-        if params["semantics"] == "ifeval":
-            param = "keywords" if params["mode"] == "include" else "forbidden_words"
-            for keyword in params["keywords"]:
-                ensure_regex(name, param, keyword)
+        cls._compile(params, name)
+
+    @staticmethod
+    def _compile(params: dict[str, Any], name: str) -> list[re.Pattern[str]]:
+        words = params["keywords"]
+        if params["semantics"] == "native":
+            return [word_pattern(w) for w in words]
+        param = "forbidden_words" if name == "keywords:forbidden_words" else "keywords"
+        if params["mode"] == "include":
+            return [compile_ifeval(name, param, w, w, re.IGNORECASE) for w in words]
+        return [compile_ifeval(name, param, w, r"\b" + w + r"\b", re.IGNORECASE) for w in words]
 
     def _prepare(self) -> None:
-        words = self.params["keywords"]
-        if self.params["semantics"] == "native":
-            self._patterns = [word_pattern(w) for w in words]
-        elif self.params["mode"] == "include":
-            self._patterns = [re.compile(w, re.IGNORECASE) for w in words]
-        else:
-            self._patterns = [re.compile(r"\b" + w + r"\b", re.IGNORECASE) for w in words]
+        self._patterns = self._compile(self.params, self.alias or self.id)
 
     def check(self, text: str) -> bool:
         found = (p.search(text) is not None for p in self._patterns)
@@ -97,13 +98,17 @@ class KeywordFrequency(HardConstraint):
 
     @classmethod
     def check_params(cls, params: dict[str, Any], name: str) -> None:
-        if params["semantics"] == "ifeval":
-            ensure_regex(name, "keyword", params["keyword"].strip())
+        cls._compile(params, name)
+
+    @staticmethod
+    def _compile(params: dict[str, Any], name: str) -> re.Pattern[str]:
+        keyword = params["keyword"].strip()
+        if params["semantics"] == "native":
+            return word_pattern(keyword)
+        return compile_ifeval(name, "keyword", params["keyword"], keyword, re.IGNORECASE)
 
     def _prepare(self) -> None:
-        keyword = self.params["keyword"].strip()
-        native = self.params["semantics"] == "native"
-        self._pattern = word_pattern(keyword) if native else re.compile(keyword, re.IGNORECASE)
+        self._pattern = self._compile(self.params, self.alias or self.id)
 
     def count(self, text: str) -> int:
         return len(self._pattern.findall(text))
