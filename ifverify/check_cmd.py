@@ -82,6 +82,16 @@ def _report_errors(records: list[dict[str, Any]], extra: list[LineError], err: I
     return count
 
 
+def _write_results(path: str, records: list[dict[str, Any]]) -> None:
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as out:
+            for record in records:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write --results {path}: {exc.strerror or exc}") from None
+
+
 @click.command()
 @click.argument("input_path", metavar="INPUT.jsonl", type=click.Path(exists=True, dir_okay=False))
 @click.option("--responses", "responses_path", metavar="RESPONSES.jsonl",
@@ -111,10 +121,7 @@ def check(input_path: str, responses_path: str | None, mode: str, results_path: 
     # Reasons cost extra work and only appear in the results file.
     records = _score(items, mode, workers, bool(results_path) and not no_detail, progress)
     if results_path:
-        os.makedirs(os.path.dirname(os.path.abspath(results_path)), exist_ok=True)
-        with open(results_path, "w", encoding="utf-8") as out:
-            for record in records:
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        _write_results(results_path, records)
     summary = summarize(records, mode).to_dict()
     errors = _report_errors(records, extra, sys.stderr)
     if fmt == "json":
