@@ -37,6 +37,7 @@ from ifverify.constraints.plugins import (
     validate_plugin,
 )
 from ifverify.constraints.registry import Registry
+from ifverify.verifiers import hard_types
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO_ROOT / "examples" / "ifverify-plugin-acme"
@@ -101,8 +102,9 @@ def module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable
 
 
 def fresh_registry() -> Registry:
+    """A registry where 'acme.taken' is already held by another distribution's plugin."""
     registry = Registry()
-    registry.register(Taken)
+    registry.register(Taken, origin="other-dist:acme")
     return registry
 
 
@@ -292,12 +294,23 @@ def test_validate__alias_equal_to_another_id_within_plugin(module: Callable[[str
         _validate("plug_dup_alias:T")
 
 
-def test_validate__clash_with_builtin_id(module: Callable[[str, str], str]) -> None:
+def test_validate__clash_with_registered_id(module: Callable[[str, str], str]) -> None:
     module("plug_clash", SHOUT.replace('"acme.shout"', '"acme.taken"').replace("acme:shout", "acme:again"))
     with pytest.raises(PluginValidationError) as info:
         _validate("plug_clash:Shout")
     assert str(info.value) == ("plugin 'acme = plug_clash:Shout' (distribution unknown): id 'acme.taken' of "
-                               "class Shout is already taken by acme.taken (built-in)")
+                               "class Shout is already taken by acme.taken (other-dist:acme)")
+
+
+def test_validate__builtin_family_is_not_a_plugin_namespace(module: Callable[[str, str], str]) -> None:
+    module("plug_length", SHOUT.replace("acme", "length"))
+    registry = Registry()
+    for cls in hard_types():
+        registry.register(cls)
+    with pytest.raises(PluginValidationError) as info:
+        _validate("plug_length:Shout", registry, name="length")
+    assert str(info.value) == ("plugin 'length = plug_length:Shout' (distribution unknown): namespace 'length' "
+                               "belongs to ifverify's built-in types; choose another entry point name")
 
 
 def test_validate__clash_with_alias_of_earlier_plugin(module: Callable[[str, str], str]) -> None:
@@ -502,3 +515,31 @@ def test_example_plugin__installed_joins_the_default_registry(acme_site: Path) -
                           "lines": [lines.check("0123456789\\nok"), lines.check("0123456789A")]}))
         """)
     assert out == {"origin": "ifverify-plugin-acme:acme", "bang": [True, False], "lines": [True, False]}
+
+
+def test_example_plugin__installed_scores_through_check(acme_site: Path, tmp_path: Path) -> None:
+    """The installed plugin's ids work in a native check file, next to built-ins and IFEval ids."""
+    rows = tmp_path / "rows.jsonl"
+    results = tmp_path / "results.jsonl"
+    lines = [
+        {"prompt": "p1", "response": "Calm words only.",
+         "constraints": [{"id": "acme.no_exclamation"}, {"id": "punctuation.no_comma"}]},
+        {"prompt": "p2", "response": "Wow! A very long line indeed",
+         "constraints": [{"id": "acme:no_exclamation"},
+                         {"id": "acme.max_line_length", "params": {"max_chars": 10}}]},
+        {"prompt": "p3", "response": "x", "constraints": [{"id": "acme.max_line_length", "params": {}}]},
+    ]
+    rows.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(acme_site), str(REPO_ROOT)])}
+    done = subprocess.run([sys.executable, "-m", "ifverify", "check", str(rows), "--mode", "strict",
+                           "--results", str(results), "--format", "json"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 1  # line 3 lacks a required param
+    assert done.stderr.splitlines() == [
+        "line 3: constraints[0].params: acme.max_line_length: param 'max_chars' received nothing (missing), "
+        "expected an integer >= 1"]
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert records[0]["follow_instruction_list"] == [True, True]
+    assert records[1]["follow_instruction_list"] == [False, False]
+    assert [d["id"] for d in records[1]["details"]] == ["acme.no_exclamation", "acme.max_line_length"]
+    assert json.loads(done.stdout)["per_constraint"]["acme.no_exclamation"]["strict"]["total"] == 1

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, ClassVar
 
 import jsonschema
@@ -223,11 +222,17 @@ def _freeze(value: Any) -> Any:
 
 
 # -- params validation ----------------------------------------------------------------------------------
-@cache
+_VALIDATORS: dict[type[Constraint], jsonschema.protocols.Validator] = {}
+
+
 def _validator(cls: type[Constraint]) -> jsonschema.protocols.Validator:
-    validator_cls = jsonschema.validators.validator_for(cls.params_schema)
-    validator_cls.check_schema(cls.params_schema)
-    return validator_cls(cls.params_schema)
+    """The compiled validator of a type's params schema, built once per type."""
+    validator = _VALIDATORS.get(cls)
+    if validator is None:
+        validator_cls = jsonschema.validators.validator_for(cls.params_schema)
+        validator_cls.check_schema(cls.params_schema)
+        validator = _VALIDATORS[cls] = validator_cls(cls.params_schema)
+    return validator
 
 
 def validate_params(cls: type[Constraint], params: dict[str, Any], alias: Alias | None) -> dict[str, Any]:

@@ -224,7 +224,8 @@ def validate_plugin(loaded: LoadedPlugin, registry: Registry) -> list[type[Const
 
     Rules, checked in this order over all items before anything is registered:
 
-    * the entry point name is a bare namespace: non-empty, without ``.``, ``:`` or whitespace;
+    * the entry point name is a bare namespace: non-empty, without ``.``, ``:`` or whitespace, and not
+      the family of a built-in type (``length``, ``format``, ...);
     * the plugin provides at least one item;
     * each item passes :func:`~ifverify.constraints.registry.check_declaration` (a ``Constraint``
       subclass with a non-empty ``id``, ``kind`` and ``family``, an id like ``family.name``, ``Alias``
@@ -239,6 +240,10 @@ def validate_plugin(loaded: LoadedPlugin, registry: Registry) -> list[type[Const
     if not namespace or any(c in ".:" or c.isspace() for c in namespace):
         raise PluginValidationError(
             plugin, f"entry point name {namespace!r} is not a namespace (a bare name without '.' or ':')")
+    builtin_families = {cls.id.split(".", 1)[0] for cls in registry if not registry.origin.get(cls.id)}
+    if namespace in builtin_families:
+        raise PluginValidationError(
+            plugin, f"namespace {namespace!r} belongs to ifverify's built-in types; choose another entry point name")
     if not loaded.items:
         raise PluginValidationError(plugin, "provides no constraint types")
     classes: list[type[Constraint]] = []

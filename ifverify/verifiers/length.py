@@ -36,7 +36,9 @@ class SentenceCount(HardConstraint):
         return relation_holds(tx.count_sentences_upto(text, n), relation, n)
 
     def observe(self, text: str) -> str:
-        return f"{tx.count_sentences(text)} sentence(s)"
+        n = self.params["num_sentences"]
+        found = tx.count_sentences_upto(text, n + 1)  # counting past n + 1 would change no verdict
+        return f"more than {n} sentences" if found > n else f"{found} sentence(s)"
 
     @classmethod
     def sample_params(cls, rng: random.Random) -> dict[str, Any]:

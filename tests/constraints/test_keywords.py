@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from _constraint_support import (
     reference_verdict,
 )
 
-from ifverify.constraints.base import HardConstraint, ParamsError
+from ifverify.constraints.base import HardConstraint
 from ifverify.rewards.scoring import loose_verdict, strict_verdict
 
 P = pytest.param
@@ -81,6 +80,12 @@ CASES = [
     P(FORBIDDEN, {"forbidden_words": ["cat|dog"]}, "a dog barked", False,
       id="forbidden_ifeval__pipe_is_regex_alternation"),
     P(FORBIDDEN, {"forbidden_words": ["cat"]}, "", True, id="forbidden_ifeval__empty_passes_at_check_level"),
+    P(FORBIDDEN, {"forbidden_words": ["a\\"]}, "x a\\b y", False,
+      id="forbidden_ifeval__trailing_backslash_escapes_the_closing_boundary_backslash"),
+    P(FORBIDDEN, {"forbidden_words": ["a\\"]}, "x a y", True,
+      id="forbidden_ifeval__trailing_backslash_absent"),
+    P(EXISTENCE, {"keywords": ["(?i)CAT"]}, "a cat", True,
+      id="existence_ifeval__leading_inline_flags_are_valid"),
     P(FORBIDDEN, {"forbidden_words": ["猫"]}, "我的猫很可爱", True,
       id="forbidden_ifeval__cjk_inside_run_has_no_word_boundary"),
     P(FORBIDDEN, {"forbidden_words": ["cat"]}, "**cat** 🐱", False, id="forbidden_ifeval__bold_markdown"),
@@ -135,6 +140,7 @@ CASES = [
     P(LETTER, A_AT_LEAST_3, "bananas are fab", True, id="letter__at_least_boundary_n_plus_1_passes"),
     P(LETTER, A_LESS_THAN_3, "banan", True, id="letter__less_than_boundary_n_minus_1_passes"),
     P(LETTER, A_LESS_THAN_3, "BANANA", False, id="letter__less_than_boundary_n_fails_case_insensitive"),
+    P(LETTER, A_LESS_THAN_3, "Aaaa", False, id="letter__less_than_boundary_n_plus_1_fails"),
     P(LETTER, {**A_AT_LEAST_3, "letter": "A"}, "aaa", True, id="letter__upper_case_target_counts_lower"),
     P(LETTER, A_AT_LEAST_3, "", False, id="letter__empty_has_zero"),
     P(LETTER, A_LESS_THAN_3, " \n\t", True, id="letter__whitespace_has_zero"),
@@ -182,16 +188,28 @@ REGEX_ERROR = ("a valid regular expression under semantics 'ifeval' ({}); "
 PARAMS_ERRORS = [
     P(EXISTENCE, {"keywords": ["cat", "("]},
       "keywords:existence: param 'keywords' received '(', expected "
-      + REGEX_ERROR.format("missing ), unterminated subpattern at position 0"),
+      + REGEX_ERROR.format("missing ), unterminated subpattern"),
       id="existence__keyword_not_a_valid_regex"),
     P(FORBIDDEN, {"forbidden_words": ["[a-"]},
       "keywords:forbidden_words: param 'forbidden_words' received '[a-', expected "
-      + REGEX_ERROR.format("unterminated character set at position 0"),
-      id="forbidden__word_not_a_valid_regex"),
+      + REGEX_ERROR.format("bad character range a-\\b"),
+      id="forbidden__word_not_a_valid_regex_inside_word_boundaries"),
     P(IFEVAL_FREQUENCY, {"keyword": "*cat", "frequency": 1, "relation": "at least"},
       "keywords:frequency: param 'keyword' received '*cat', expected "
-      + REGEX_ERROR.format("nothing to repeat at position 0"),
+      + REGEX_ERROR.format("nothing to repeat"),
       id="frequency_ifeval__keyword_not_a_valid_regex"),
+    P(FORBIDDEN, {"forbidden_words": ["(?i)cat"]},
+      "keywords:forbidden_words: param 'forbidden_words' received '(?i)cat', expected "
+      + REGEX_ERROR.format("global flags not at the start of the expression"),
+      id="forbidden__inline_flags_invalid_after_word_boundary"),
+    P(PRESENCE, {"keywords": ["("], "mode": "exclude", "semantics": "ifeval"},
+      "keywords.presence: param 'keywords' received '(', expected "
+      + REGEX_ERROR.format("missing ), unterminated subpattern"),
+      id="presence_native_id_with_ifeval_semantics__names_the_param_given"),
+    P(IFEVAL_FREQUENCY, {"keyword": " *cat ", "frequency": 1, "relation": "at least"},
+      "keywords:frequency: param 'keyword' received ' *cat ', expected "
+      + REGEX_ERROR.format("nothing to repeat"),
+      id="frequency_ifeval__message_shows_the_keyword_as_given"),
     P(PRESENCE, {}, "keywords.presence: param 'keywords' received nothing (missing), expected an array "
                     "with at least 1 item(s)", id="presence__missing_keywords"),
     P(PRESENCE, {"keywords": []}, "keywords.presence: param 'keywords' received [], expected an array "
@@ -233,30 +251,6 @@ def test_params_error__exact_message(constraint_id: str, params: dict[str, Any],
 def test_native_keywords_that_are_bad_regexes__are_fine() -> None:
     assert build(PRESENCE, {"keywords": ["(", "[a-"]}).check("see ( and [a- here")
     assert build(FREQUENCY, {"keyword": "*cat", "frequency": 1, "relation": "at least"}).check("a *cat")
-
-
-@pytest.mark.xfail(strict=True, reason="the bad-regex message names the alias param 'forbidden_words' "
-                                       "even when the native id was used with param 'keywords'")
-def test_params_error__native_exclude_ifeval_names_the_param_given() -> None:
-    message = params_error(PRESENCE, {"keywords": ["("], "mode": "exclude", "semantics": "ifeval"})
-    assert message.startswith("keywords.presence: param 'keywords' received '('")
-
-
-@pytest.mark.xfail(strict=True, raises=re.error,
-                   reason="ensure_regex compiles the bare word, but the checker compiles "
-                          "r'\\b' + word + r'\\b': a word with inline global flags compiles alone and not there, so re.error escapes")
-def test_params_error__forbidden_word_with_inline_flags() -> None:
-    with pytest.raises(ParamsError):
-        build(FORBIDDEN, {"forbidden_words": ["(?i)cat"]})
-
-
-@pytest.mark.xfail(strict=True, raises=ParamsError,
-                   reason="ensure_regex rejects a word ending in a backslash, but the reference compiles "
-                          "r'\\b' + word + r'\\b' (here a literal backslash followed by 'b') and checks fine")
-def test_forbidden_word_with_trailing_backslash__behaves_like_reference() -> None:
-    constraint = build(FORBIDDEN, {"forbidden_words": ["a\\"]})
-    assert constraint.check("x a\\b y") is False
-    assert constraint.check("x a y") is True
 
 
 @pytest.mark.parametrize("cls", family_types("keywords"), ids=lambda cls: cls.id)
