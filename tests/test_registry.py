@@ -72,6 +72,20 @@ def test_bad_params__name_constraint_param_value_and_expectation(name: str, para
     assert str(info.value) == message
 
 
+def test_alias__pinned_and_renamed_params_are_not_silently_overridden() -> None:
+    reg = default_registry()
+    with pytest.raises(ParamsError) as info:
+        reg.build("keywords:forbidden_words", {"forbidden_words": ["a"], "mode": "include"})
+    assert str(info.value) == ("keywords:forbidden_words: param 'mode' received 'include', expected nothing: "
+                               "the alias fixes it to 'exclude'")
+    with pytest.raises(ParamsError) as info:
+        reg.build("keywords:forbidden_words", {"forbidden_words": ["a"], "keywords": ["b"]})
+    assert str(info.value) == ("keywords:forbidden_words: param 'keywords' received ['b'], expected no such "
+                               "param (this alias calls it 'forbidden_words')")
+    assert reg.build("keywords:forbidden_words", {"forbidden_words": ["a"], "mode": "exclude"}).params["mode"] == (
+        "exclude")
+
+
 def test_missing_param__is_never_filled_randomly() -> None:
     for _ in range(3):
         with pytest.raises(ParamsError):

@@ -63,7 +63,17 @@ class Alias:
     rename: Mapping[str, str] = field(default_factory=dict)
 
     def to_native(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        native = {self.rename.get(k, k): v for k, v in params.items()}
+        """The alias's params in the type's names, plus the pinned ones.  A pinned param, or a native
+        name the alias renames, given by the caller is an error rather than silently overridden."""
+        native: dict[str, Any] = {}
+        renamed = set(self.rename.values()) - set(self.rename)
+        for key, value in params.items():
+            if key in self.fixed and value is not None and value != self.fixed[key]:
+                raise ParamsError(self.name, key, value, f"nothing: the alias fixes it to {self.fixed[key]!r}")
+            if key in renamed and value is not None:
+                raise ParamsError(self.name, key, value,
+                                  f"no such param (this alias calls it {self.param_name(key)!r})")
+            native[self.rename.get(key, key)] = value
         native.update(self.fixed)
         return native
 
@@ -269,10 +279,11 @@ def _params_error(cls: type[Constraint], error: jsonschema.ValidationError, para
         sub = cls.params_schema.get("properties", {}).get(missing, {})
         return ParamsError(name, rename(missing), _MISSING, describe_schema(sub))
     if error.validator == "additionalProperties":
-        allowed = sorted(cls.params_schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed))
-        return ParamsError(name, rename(extra[0]), error.instance[extra[0]],
-                           f"no such param (allowed: {', '.join(map(rename, allowed)) or 'none'})")
+        props = cls.params_schema.get("properties", {})
+        extra = sorted(set(error.instance) - set(props))
+        fixed = alias.fixed if alias is not None else {}
+        allowed = ", ".join(rename(p) for p in sorted(props) if p not in fixed) or "none"
+        return ParamsError(name, rename(extra[0]), error.instance[extra[0]], f"no such param (allowed: {allowed})")
     path = [str(p) for p in error.absolute_path]
     param = rename(path[0]) if path else "(params)"
     if len(path) > 1:

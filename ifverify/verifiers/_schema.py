@@ -42,9 +42,21 @@ def compile_ifeval(name: str, param: str, value: str, pattern: str, flags: int =
                           "semantics 'native' matches it literally") from None
 
 
+#: Scripts written without spaces between words (Thai, kana, CJK ideographs, Hangul syllables): a keyword
+#: in them has no word boundaries to match on, so it matches as a substring.
+_UNSPACED_RE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+
+
 def word_pattern(word: str) -> re.Pattern[str]:
-    """``word`` matched literally, case-insensitively, and only as a whole word (not "cat" in "category")."""
-    return re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)", re.IGNORECASE)
+    """``word`` matched literally and case-insensitively, as a whole word: not "cat" in "category".
+
+    A whole word is not preceded or followed by a letter or digit; underscores count as boundaries, so
+    markdown italics (``_dog_``) do not hide a keyword.  Keywords in scripts without spaces match anywhere.
+    """
+    body = re.escape(word)
+    if _UNSPACED_RE.search(word):
+        return re.compile(body, re.IGNORECASE)
+    return re.compile(r"(?<![^\W_])" + body + r"(?![^\W_])", re.IGNORECASE)
 
 
 WORDS = (

@@ -218,6 +218,8 @@ class JsonFormat(HardConstraint):
                 error = jsonschema.exceptions.best_match(self._validator.iter_errors(value))
             except RecursionError:
                 return False, "JSON nested too deeply to validate"
+            except Exception as exc:  # e.g. a $ref that cannot be resolved: the schema, not the text, is at fault
+                return False, f"the schema could not be applied: {type(exc).__name__}: {exc}"
             if error is not None:
                 return False, f"JSON does not match the schema: {error.message}"
         return True, "valid JSON"

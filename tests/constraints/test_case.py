@@ -152,7 +152,7 @@ PARAMS_ERRORS = [
       id="whole__language_name_instead_of_code"),
     P(CAPITAL, {"language": "en", "case": "upper", "extra": 1},
       "change_case:english_capital: param 'extra' received 1, expected no such param "
-      "(allowed: case, language, semantics)", id="capital__unknown_param"),
+      "(allowed: none)", id="capital__unknown_param"),
     P(IFEVAL_WORDS, {"capital_relation": "at least"},
       "change_case:capital_word_frequency: param 'capital_frequency' received nothing (missing), expected an "
       "integer >= 0", id="words_alias__missing_renamed_frequency"),

@@ -102,7 +102,7 @@ PARAMS_ERRORS = [
       id="native__bad_semantics"),
     P(IFEVAL, {"language": "en", "lang": "fr"},
       "language:response_language: param 'lang' received 'fr', expected no such param "
-      "(allowed: language, semantics)", id="ifeval__unknown_param"),
+      "(allowed: language)", id="ifeval__unknown_param"),
 ]
 
 
