@@ -154,6 +154,11 @@ class Constraint:
         """Draw valid params from ``rng`` (a private generator; global random state is never used)."""
         raise NotImplementedError(f"{cls.id} does not sample params")
 
+    @classmethod
+    def sample_spec(cls, rng: random.Random) -> dict[str, Any]:
+        """A random instance in the native JSON form, for generating instructions."""
+        return {"id": cls.id, "params": cls.sample_params(rng)}
+
     def instruction(self) -> str:
         """The constraint phrased as an instruction, from the first template that fits the params."""
         if self.text is not None:
@@ -202,9 +207,29 @@ class HardConstraint(Constraint):
 
 
 class SoftConstraint(Constraint):
-    """A constraint judged by a learned classifier, conditioned on its free-text phrasing."""
+    """A constraint judged by a learned classifier, conditioned on its free-text phrasing.
+
+    A soft type declares phrasing ``templates`` with ``{slot}`` placeholders and the values each slot
+    may take in ``slots``; :meth:`sample_text` fills them.  An instance is (type, text).
+    """
 
     kind: ClassVar[str] = SOFT
+    #: slot name -> the values it may take, for the templates
+    slots: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    @classmethod
+    def sample_params(cls, rng: random.Random) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def sample_text(cls, rng: random.Random) -> str:
+        """A natural constraint text: a template with every slot filled from ``slots``."""
+        template = rng.choice(cls.templates)
+        return template.format_map({name: rng.choice(values) for name, values in sorted(cls.slots.items())})
+
+    @classmethod
+    def sample_spec(cls, rng: random.Random) -> dict[str, Any]:
+        return {"id": cls.id, "text": cls.sample_text(rng)}
 
     def __init__(self, params: Mapping[str, Any] | None = None, *, text: str | None = None,
                  alias: Alias | None = None) -> None:

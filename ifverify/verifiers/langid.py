@@ -26,15 +26,28 @@ The rules reproduced, in langdetect's order:
    average of the seven vectors is scanned in profile order (``os.listdir`` of langdetect's profile
    folder); the first language with the highest share above 0.1 wins, else ``"unknown"``.
 
-Speed comes from building the per-language vector of an n-gram only when it is first seen, caching word
-n-grams and character normalisation, and doing the vector arithmetic with numpy float64 (element-wise
-products and quotients are bit-identical; sums stay Python's sequential ``sum``). Nothing global is
-touched: no ``DetectorFactory.seed``, no module-level ``random``. Profiles load lazily on first use.
+How it is fast while staying bit-for-bit exact:
+
+* Every detection reseeds with 0, so the generator's 32-bit output stream is the same for every text. It
+  is generated once (``getrandbits``); a ``choice`` among ``n`` n-grams is the first word whose top
+  ``n.bit_length()`` bits are below ``n``, so all draws of a text come from a few numpy operations, and
+  ``gauss`` is evaluated from the stream with ``random.gauss``'s formula. These properties of CPython's
+  ``random`` are checked against the real generator when the profiles load; should one fail, langdetect
+  itself (a private, seeded factory) is used instead.
+* The probability rows of n-grams are built when first seen, in one batch per text, and every word's
+  n-gram rows are cached, so a text's features are a join of cached byte strings.
+* Within a block of five updates the rows are gathered ahead (``take``) and applied in order with one
+  ``multiply.reduce`` (row by row, i.e. ``((p * f1) * f2) ...``, the very roundings of langdetect's loop);
+  sums stay Python's ``sum`` in langdetect's order, divisions are IEEE divisions like langdetect's.
+
+Nothing global is touched: no ``DetectorFactory.seed``, no module-level ``random``. Importing is cheap;
+numpy, langdetect and the profiles load on first use.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import os
 import random
 import re
@@ -58,8 +71,11 @@ _CONV_THRESHOLD = 0.99999
 _BASE_FREQ = 10000
 _MAX_TEXT_LENGTH = 10000
 _BLOCK = 5  # langdetect normalises after step 0 and then after every 5th step
+_CHUNK = 8  # blocks whose rows are gathered at once
 _UNKNOWN = "unknown"
 _CACHE_LIMIT = 200_000  # entries per internal cache before it is cleared
+_STREAM_WORDS = 16384  # 32-bit words of Random(0) generated up front (doubled when a text needs more)
+_TWOPI = 2.0 * math.pi  # random.py's TWOPI
 
 
 class LanguageDetectionError(ValueError):
@@ -77,6 +93,54 @@ def _json_loads() -> Callable[[bytes], Any]:
     return orjson.loads
 
 
+def _stream(words: int) -> bytes:
+    """The first ``words`` 32-bit outputs of ``Random(_SEED)``, little-endian (first output first)."""
+    return random.Random(_SEED).getrandbits(32 * words).to_bytes(4 * words, "little")
+
+
+def _random_at(words: list[int], at: int) -> float:
+    """``Random.random()`` computed from the two stream words at ``at`` (CPython's 53-bit construction)."""
+    return ((words[at] >> 5) * 67108864.0 + (words[at + 1] >> 6)) * (1.0 / 9007199254740992.0)
+
+
+def _gauss_pair(words: list[int]) -> tuple[float, float]:
+    """``random.gauss``'s fresh pair from four stream words: the value it returns and the one it keeps."""
+    x2pi = _random_at(words, 0) * _TWOPI
+    g2rad = math.sqrt(-2.0 * math.log(1.0 - _random_at(words, 2)))
+    return 0.0 + math.cos(x2pi) * g2rad * 1.0, 0.0 + math.sin(x2pi) * g2rad * 1.0  # mu + z * sigma
+
+
+def _stream_matches_random() -> bool:
+    """Whether CPython's ``random`` behaves as the stream shortcut assumes (checked once per model)."""
+    size = 64
+    data = _stream(size)
+    words = [int.from_bytes(data[4 * i : 4 * i + 4], "little") for i in range(size)]
+    real = random.Random(_SEED)
+    if [real.getrandbits(32) for _ in range(size)] != words:  # getrandbits(32 k) = k words, first lowest
+        return False
+    for bits in range(1, 33):  # getrandbits(k <= 32) takes one word and keeps its top k bits
+        real = random.Random(_SEED)
+        if [real.getrandbits(bits) for _ in range(size)] != [word >> (32 - bits) for word in words]:
+            return False
+    for count in (1, 2, 3, 5, 7, 100, 1000, 4097):  # choice(seq) = rejection loop over getrandbits
+        real, index = random.Random(_SEED), 0
+        for _ in range(8):
+            bits = count.bit_length()
+            while words[index] >> (32 - bits) >= count:
+                index += 1
+            if real.choice(range(count)) != words[index] >> (32 - bits):
+                return False
+            index += 1
+    for start in (0, 1, 5, 17, 40):  # gauss: a fresh pair takes 4 words, the kept value none
+        real = random.Random(_SEED)
+        if start:
+            real.getrandbits(32 * start)
+        first, second = real.gauss(0.0, 1.0), real.gauss(0.0, 1.0)
+        if (first, second) != _gauss_pair(words[start : start + 4]) or real.getrandbits(32) != words[start + 4]:
+            return False
+    return True
+
+
 class _Model:
     """Profiles plus lazily grown caches; all mutation happens under ``self.lock``."""
 
@@ -87,15 +151,17 @@ class _Model:
         from langdetect.utils.ngram import NGram
 
         self.np = numpy
+        self.profiles_directory = PROFILES_DIRECTORY
         self.url_sub: Callable[[str, str], str] = Detector.URL_RE.sub
         self.mail_sub: Callable[[str, str], str] = Detector.MAIL_RE.sub
         self.normalize_vi: Callable[[str], str] = NGram.normalize_vi
         self.normalize_char: Callable[[str], str] = NGram.normalize
         self.latin_sub = re.compile("[A-z]").sub  # code points 'A'..'z' (with [\\]^_`), as langdetect tests
         self.non_latin_sub = re.compile("[^\x00-\u02ff]").sub  # ch >= U+0300
+        self.split_words = re.compile("[^ ]+ ?").findall  # the words, each with the space after it if any
         self.langs: list[str] = []
         self.freqs: list[dict[str, int]] = []
-        self.n_words: list[list[int]] = []
+        n_words: list[list[int]] = []
         loads = _json_loads()
         for name in os.listdir(PROFILES_DIRECTORY):  # the very listing (and order) langdetect uses
             path = os.path.join(PROFILES_DIRECTORY, name)
@@ -105,45 +171,70 @@ class _Model:
                 profile = loads(handle.read())
             self.langs.append(profile["name"])
             self.freqs.append(profile["freq"])
-            self.n_words.append(profile["n_words"])
-        self.denominators = numpy.array(self.n_words, dtype=numpy.float64).T.copy()  # [n - 1, language]
+            n_words.append(profile["n_words"])
+        n_langs = len(self.langs)
+        self.denominators = numpy.array(n_words, dtype=numpy.float64).T.copy()  # [n - 1, language]
+        self.uniform = numpy.full(n_langs, 1.0 / n_langs)  # langdetect's initial [1.0 / n] * n
         self.lock = threading.Lock()
-        self.matrix: NDArray[np.float64] = numpy.empty((4096, len(self.langs)))
+        self.matrix: NDArray[np.float64] = numpy.empty((4096, n_langs))
         self.n_rows = 0
-        self.rows: dict[str, int] = {}  # n-gram -> matrix row (at most one per profile n-gram)
-        self.missing: set[str] = set()  # n-grams of no profile
-        self.words: dict[str, tuple[int, ...]] = {}  # word (+ " " if a space follows) -> n-gram rows
+        self.rows: dict[str, int] = {}  # n-gram -> matrix row, or -1 for an n-gram of no profile
+        self.n_missing = 0
+        self.words: dict[str, bytes] = {}  # word (+ " " if a space follows) -> its n-gram rows (C ints)
         self.table: dict[int, str] = {}  # code point -> normalised character, for every seen character
+        self.upper: set[str] = set()  # normalised characters that are upper case
         self._learn_chars({chr(code) for code in range(128)})
-        self.inline_draws = _inline_draws_match_choice()
+        self.fast = _stream_matches_random()
+        self.stream: NDArray[np.uint32] = numpy.frombuffer(_stream(_STREAM_WORDS), dtype="<u4")
+        self.first_pair = _gauss_pair(self.stream[:4].tolist())  # trials 0 and 1: the same for every text
+        self.factory: Any = None  # langdetect's own, only where ``fast`` is False
 
     def _learn_chars(self, chars: set[str]) -> None:
         for ch in chars:
-            self.table[ord(ch)] = self.normalize_char(ch)
+            normalized = self.normalize_char(ch)
+            self.table[ord(ch)] = normalized
+            if normalized.isupper():
+                self.upper.add(normalized)
 
-    def _new_row(self, gram: str) -> int:
-        """Store ``gram``'s per-language probabilities (``count / n_words[len - 1]``); its row, or -1."""
-        if gram in self.missing:
-            return -1
-        counts = [freq.get(gram) for freq in self.freqs]
-        if counts.count(None) == len(counts):  # in no profile: langdetect drops it
-            self.missing.add(gram)
-            return -1
-        if self.n_rows == len(self.matrix):
-            grown = self.np.empty((2 * len(self.matrix), len(self.langs)))
-            grown[: self.n_rows] = self.matrix
+    def _add_rows(self, grams: list[str]) -> None:
+        """Give each of ``grams`` (all new) its row of ``count / n_words[len - 1]`` per language, or -1."""
+        np = self.np
+        zeros = [0] * len(grams)
+        counts = np.array([list(map(freq.get, grams, zeros)) for freq in self.freqs], dtype=np.float64).T
+        known = counts.any(axis=1).tolist()
+        for index, present in enumerate(known):  # a zero count would still be "in the profile"
+            if not present and any(grams[index] in freq for freq in self.freqs):
+                known[index] = True
+        keep = [index for index, present in enumerate(known) if present]
+        start, stop = self.n_rows, self.n_rows + len(keep)
+        if stop > len(self.matrix):
+            grown = np.empty((max(stop, 2 * len(self.matrix)), self.matrix.shape[1]))
+            grown[:start] = self.matrix[:start]
             self.matrix = grown
-        row = self.matrix[self.n_rows]
-        row[:] = [0 if count is None else count for count in counts]
-        row /= self.denominators[len(gram) - 1]  # IEEE division: same as langdetect's 1.0 * count / n
-        self.rows[gram] = self.n_rows
-        self.n_rows += 1
-        return self.n_rows - 1
+        lengths = np.array([len(grams[index]) - 1 for index in keep], dtype=np.intp)
+        # IEEE division of the exact integer counts: langdetect's 1.0 * count / n_words[len - 1]
+        np.divide(counts[keep], self.denominators[lengths], out=self.matrix[start:stop])
+        rows = self.rows
+        for gram in grams:
+            rows[gram] = -1
+        for offset, index in enumerate(keep):
+            rows[grams[index]] = start + offset
+        self.n_rows = stop
+        self.n_missing += len(grams) - len(keep)
 
-    def _word_rows(self, key: str) -> tuple[int, ...]:
-        """Rows of the known n-grams of one word, in langdetect's order (position, then n = 1, 2, 3)."""
+    def _grams(self, key: str) -> list[str]:
+        """The n-grams of one word, in langdetect's order (position, then n = 1, 2, 3)."""
         padded = " " + key
-        grams: list[str] = []
+        if self.upper.isdisjoint(key[1:]):  # no two upper-case letters in a row: nothing is skipped
+            last = len(padded) - 1
+            spaced = padded[last] == " "  # a space follows (then last >= 2): no unigram at the end
+            grams = [padded[1], padded[:2]]
+            for end in range(2, last if spaced else last + 1):
+                grams += (padded[end], padded[end - 1 : end + 1], padded[end - 2 : end + 1])
+            if spaced:
+                grams += (padded[last - 1 :], padded[last - 2 :])
+            return grams
+        grams = []
         prev_upper = False
         for end in range(1, len(padded)):
             upper = padded[end].isupper()
@@ -155,36 +246,51 @@ class _Model:
             grams.append(padded[end - 1 : end + 1])
             if end > 1:
                 grams.append(padded[end - 2 : end + 1])
-        found: list[int] = []
-        get = self.rows.get
-        for gram in grams:
-            row = get(gram)
-            if row is None:
-                row = self._new_row(gram)
-            if row >= 0:
-                found.append(row)
-        return tuple(found)
+        return grams
 
-    def features(self, text: str) -> tuple[list[int], NDArray[np.float64]]:
-        """Rows of every n-gram of the cleaned ``text`` in order, with a snapshot of the matrix."""
+    def _learn_words(self, keys: list[str]) -> None:
+        """Cache the n-gram rows of new words, building the rows of their new n-grams in one batch."""
+        from array import array
+
+        grams = {key: self._grams(key) for key in keys}
+        rows = self.rows
+        new = [gram for gram in dict.fromkeys(g for found in grams.values() for g in found) if gram not in rows]
+        if new:
+            self._add_rows(new)
+        get = rows.get
+        for key, found in grams.items():
+            self.words[key] = array("i", [row for row in map(get, found) if row >= 0]).tobytes()
+
+    def features(self, text: str) -> tuple[bytes, NDArray[np.float64]]:
+        """Rows of every n-gram of the cleaned ``text`` in order (C ints), with a snapshot of the matrix."""
         with self.lock:
             if not text.isascii():
                 self._learn_chars({ch for ch in set(text) if ord(ch) not in self.table})
             if len(self.words) > _CACHE_LIMIT:
                 self.words.clear()
-            if len(self.missing) > _CACHE_LIMIT:
-                self.missing.clear()
-            pieces = text.translate(self.table).split(" ")
-            last = len(pieces) - 1
-            found: list[int] = []
-            for index, word in enumerate(pieces):
-                if word:
-                    key = word + " " if index < last else word
-                    rows = self.words.get(key)
-                    if rows is None:
-                        self.words[key] = rows = self._word_rows(key)
-                    found.extend(rows)
-            return found, self.matrix
+            if self.n_missing > _CACHE_LIMIT:
+                self.rows = {gram: row for gram, row in self.rows.items() if row >= 0}
+                self.n_missing = 0
+                self.words.clear()
+            keys = self.split_words(text.translate(self.table))
+            parts = list(map(self.words.get, keys))
+            if None in parts:
+                self._learn_words([key for key, part in zip(keys, parts, strict=True) if part is None])
+                parts = list(map(self.words.__getitem__, keys))
+            return b"".join(parts), self.matrix
+
+    def stream_words(self, count: int) -> NDArray[np.uint32]:
+        """The first ``count`` (or more) 32-bit words of ``Random(_SEED)``."""
+        stream = self.stream
+        if len(stream) < count:
+            with self.lock:
+                size = len(self.stream)
+                while size < count:
+                    size *= 2
+                if size > len(self.stream):
+                    self.stream = self.np.frombuffer(_stream(size), dtype="<u4")
+                stream = self.stream
+        return stream
 
     def clean(self, text: str) -> str:
         """Steps 1 and 2 of the module docstring: URL/mail removal, Vietnamese folding, cut, cleaning."""
@@ -199,6 +305,25 @@ class _Model:
         latin = len(text) - len(without_latin)
         non_latin = len(text) - len(self.non_latin_sub("", text))
         return without_latin if latin * 2 < non_latin else text
+
+    def langdetect_vector(self, text: str) -> list[float] | None:
+        """langdetect's own averaged vector (private factory, seed 0); None where it raises."""
+        from langdetect.detector_factory import DetectorFactory
+        from langdetect.lang_detect_exception import LangDetectException
+
+        with self.lock:
+            if self.factory is None:
+                factory = DetectorFactory()
+                factory.load_profile(self.profiles_directory)
+                factory.set_seed(_SEED)
+                self.factory = factory
+        detector = self.factory.create()
+        detector.append(text)
+        try:
+            detector._detect_block()
+        except LangDetectException:
+            return None
+        return list(detector.langprob)
 
 
 _MODEL: _Model | None = None
@@ -215,79 +340,131 @@ def _model() -> _Model:
     return _MODEL
 
 
-def _inline_draws_match_choice() -> bool:
-    """Whether ``Random.choice`` still equals its documented ``getrandbits`` rejection loop here."""
-    for size in (1, 2, 3, 7, 8, 100, 1000, 4096, 12345):
-        reference, mine = random.Random(size), random.Random(size)
-        bits = size.bit_length()
-        for _ in range(50):
-            value = mine.getrandbits(bits)
-            while value >= size:
-                value = mine.getrandbits(bits)
-            if reference.choice(range(size)) != value:
-                return False
-    return True
+class _Draws:
+    """The n-gram rows that successive ``choice`` calls pick, read off the shared generator stream."""
+
+    def __init__(self, model: _Model, rows: NDArray[Any]) -> None:
+        self.model, self.rows, self.count = model, rows, len(rows)
+        self.shift = 32 - self.count.bit_length()
+        self.words: list[int] = []
+        self._scan(1024)
+
+    def _scan(self, width: int) -> None:
+        """Accepted draws among the first ``width`` stream words: their positions and picked rows."""
+        np = self.model.np
+        words = self.model.stream_words(width)[:width]
+        values = words >> self.shift
+        self.positions = np.flatnonzero(values < self.count)
+        self.picked = self.rows.take(values.take(self.positions))
+        self.width = width
+
+    def take(self, start: int, count: int) -> NDArray[Any]:
+        """Rows of accepted draws ``start .. start + count - 1``."""
+        while start + count > len(self.picked):
+            self._scan(2 * self.width)
+        return self.picked[start : start + count]
+
+    def first_at(self, word: int) -> int:
+        """Index of the first accepted draw at stream position ``word`` or later."""
+        while word + 8 > self.width:
+            self._scan(2 * self.width)
+        return int(self.positions.searchsorted(word))
+
+    def end_of(self, index: int) -> int:
+        """Stream position just after accepted draw ``index``."""
+        self.take(index, 1)
+        return int(self.positions[index]) + 1
+
+    def gauss_pair(self, word: int) -> tuple[float, float]:
+        return _gauss_pair(self.model.stream_words(word + 4)[word : word + 4].tolist())
 
 
-def _drawer(rng: random.Random, rows: list[int], inline: bool) -> Callable[[int], list[int]]:
-    """``draw(k)``: k successive ``rng.choice(rows)`` results (inlined rejection loop when ``inline``)."""
-    if not inline:
-        choice = rng.choice
-        return lambda k: [choice(rows) for _ in range(k)]
-    count, bits, getrandbits = len(rows), len(rows).bit_length(), rng.getrandbits
+def _trial(
+    draws: _Draws, start: int, weight: float, matrix: NDArray[np.float64], buffer: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], int]:
+    """One langdetect trial from accepted draw ``start``: its final normalised vector and draws used.
 
-    def draw(k: int) -> list[int]:
-        picked = []
-        for _ in range(k):
-            value = getrandbits(bits)
-            while value >= count:
-                value = getrandbits(bits)
-            picked.append(rows[value])
-        return picked
-
-    return draw
-
-
-def _trial(rng: random.Random, rows: list[int], model: _Model, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
-    """One langdetect trial; returns its final normalised probability vector."""
-    np, n_langs = model.np, matrix.shape[1]
-    weight = (_ALPHA_DEFAULT + rng.gauss(0.0, 1.0) * _ALPHA_WIDTH) / _BASE_FREQ
-    draw = _drawer(rng, rows, model.inline_draws)
-    block = np.empty((_BLOCK + 1, n_langs))  # row 0: current probabilities, rows 1..5: factors
-    prob, factors = block[0], block[1:]
-    divide, add, multiply, take = np.divide, np.add, np.multiply.reduce, matrix.take
-    product = np.full(n_langs, 1.0 / n_langs) * (matrix[draw(1)[0]] + weight)  # step 0
-    step = leader = 0
+    ``buffer`` has ``1 + 5 * _CHUNK`` rows: row 0 holds the current vector, the others the factors
+    ``weight + p`` of the next blocks; block ``j`` reduces rows ``5j .. 5j + 5`` and its normalised
+    result overwrites row ``5j + 5`` (a factor already used), which starts block ``j + 1``.
+    """
+    np = draws.model.np
+    divide, add, reduce, take = np.divide, np.add, np.multiply.reduce, matrix.take
+    spans = [buffer[_BLOCK * j : _BLOCK * j + _BLOCK + 1] for j in range(_CHUNK)]
+    ends = [buffer[_BLOCK * j + _BLOCK] for j in range(_CHUNK)]
+    head, factors = buffer[0], buffer[1:]
+    take(draws.take(start, len(buffer)), axis=0, out=buffer, mode="clip")
+    add(buffer, weight, out=buffer)
+    product = draws.model.uniform * head  # step 0
+    values = product.tolist()
+    total = sum(values)  # langdetect's Python sum, in its order (numpy's is pairwise)
+    divide(product, total, out=head)
+    top = max(values)
+    leader = values.index(top)
+    if top / total > _CONV_THRESHOLD:  # max(p / total) == max(p) / total: rounding is monotonic
+        return head, 1
+    step = 0
     while True:
-        values = product.tolist()
-        total = sum(values)  # langdetect's sequential Python sum, not numpy's pairwise one
-        divide(product, total, out=prob)
-        # max(p / total) == max(p) / total (rounding is monotonic). A value above 0.6 * total is the
-        # strict maximum (the sum's relative error is < 1e-14), so max() is only needed when it is not.
-        top = values[leader]
-        if top <= 0.6 * total:
-            top = max(values)
-            leader = values.index(top)
-        if top / total > _CONV_THRESHOLD or step >= _ITERATION_LIMIT:
-            return prob
-        take(draw(_BLOCK), axis=0, out=factors, mode="clip")
+        for span, end in zip(spans, ends, strict=True):
+            reduce(span, axis=0, out=product)  # ((p * f1) * f2) ... * f5, element-wise, in order
+            values = product.tolist()
+            total = sum(values)
+            divide(product, total, out=end)
+            step += _BLOCK
+            # A value above 0.6 * total is the strict maximum (the sum's relative error is < 1e-14),
+            # so max() is only needed when the previous leader is no longer above it.
+            top = values[leader]
+            if top <= 0.6 * total:
+                top = max(values)
+                leader = values.index(top)
+            if top / total > _CONV_THRESHOLD or step >= _ITERATION_LIMIT:
+                return end, step + 1
+        head[:] = end
+        take(draws.take(start + step + 1, len(factors)), axis=0, out=factors, mode="clip")
         add(factors, weight, out=factors)
-        multiply(block, axis=0, out=product)  # ((prob * f1) * f2) ... * f5, element-wise
-        step += _BLOCK
+
+
+def _average(model: _Model, rows: NDArray[Any], matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+    """langdetect's ``langprob``: the mean of the seven trials' vectors (``+= p / 7`` in trial order)."""
+    np = model.np
+    draws = _Draws(model, rows)
+    buffer = np.empty((1 + _BLOCK * _CHUNK, matrix.shape[1]))
+    total = np.zeros(matrix.shape[1])
+    word, index = 0, 0  # stream position, index of the next accepted draw
+    kept = 0.0
+    for trial in range(_N_TRIAL):
+        if trial % 2 == 0:  # gauss draws a fresh pair (four words) and keeps the second value
+            gauss, kept = model.first_pair if trial == 0 else draws.gauss_pair(word)
+            word += 4
+            index = draws.first_at(word)
+        else:
+            gauss = kept
+        weight = (_ALPHA_DEFAULT + gauss * _ALPHA_WIDTH) / _BASE_FREQ
+        prob, used = _trial(draws, index, weight, matrix, buffer)
+        total += prob / _N_TRIAL
+        index += used
+        word = draws.end_of(index - 1)
+    return total
+
+
+def _vector(text: str) -> list[float] | None:
+    """langdetect's averaged per-language vector (profile order) for ``text``; None if it raises."""
+    model = _model()
+    if not model.fast:
+        return model.langdetect_vector(text)
+    data, matrix = model.features(model.clean(text))
+    if not data:
+        return None
+    return _average(model, model.np.frombuffer(data, dtype=model.np.intc), matrix).tolist()
 
 
 def _detect_uncached(text: str) -> str | None:
     """langdetect's answer for ``text``, or None where langdetect raises "No features in text."."""
-    model = _model()
-    rows, matrix = model.features(model.clean(text))
-    if not rows:
+    vector = _vector(text)
+    if vector is None:
         return None
-    rng = random.Random(_SEED)  # langdetect reseeds its private Random with the seed at every detect
-    total = model.np.zeros(matrix.shape[1])
-    for _ in range(_N_TRIAL):
-        total += _trial(rng, rows, model, matrix) / _N_TRIAL
     best, best_prob = _UNKNOWN, _PROB_THRESHOLD
-    for lang, prob in zip(model.langs, total.tolist(), strict=True):
+    for lang, prob in zip(_model().langs, vector, strict=True):
         if prob > best_prob:  # strict: the earliest language wins ties, as in langdetect's stable sort
             best, best_prob = lang, prob
     return best
