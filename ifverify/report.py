@@ -6,7 +6,9 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ifverify.constraints.base import Constraint
+import random
+
+from ifverify.constraints.base import SOFT, Constraint
 
 
 def _pct(tally: dict[str, Any]) -> str:
@@ -48,8 +50,11 @@ def summary_json(summary: dict[str, Any]) -> str:
 
 
 def catalogue_entry(cls: type[Constraint], origin: str = "") -> dict[str, Any]:
-    """The JSON description of one constraint type (what ``ifverify list --json`` prints)."""
-    return {
+    """The JSON description of one constraint type (what ``ifverify list --json`` prints).
+
+    Soft types also list their template slots and three example texts drawn with a fixed seed.
+    """
+    entry = {
         "id": cls.id,
         "kind": cls.kind,
         "family": cls.family,
@@ -59,6 +64,11 @@ def catalogue_entry(cls: type[Constraint], origin: str = "") -> dict[str, Any]:
         "templates": list(cls.templates),
         "origin": origin or "built-in",
     }
+    if cls.kind == SOFT:
+        rng = random.Random(0)
+        entry["slots"] = sorted(getattr(cls, "slots", {}))
+        entry["examples"] = [cls.sample_spec(rng)["text"] for _ in range(3)]
+    return entry
 
 
 def catalogue_markdown(entries: Sequence[dict[str, Any]]) -> str:
@@ -78,6 +88,10 @@ def catalogue_markdown(entries: Sequence[dict[str, Any]]) -> str:
         out += [f"### `{e['id']}`", "", e["description"], ""]
         if e["aliases"]:
             out += ["Aliases: " + ", ".join(f"`{a}`" for a in e["aliases"]), ""]
+        if e["kind"] == SOFT:
+            out += ["A soft constraint is free text judged by the classifier. Example texts:", ""]
+            out += [f"- {text}" for text in e["examples"]] + [""]
+            continue
         if e["templates"]:
             out += ["Phrasing: " + e["templates"][0].replace("\n", " "), ""]
         out += ["```json", json.dumps(e["params_schema"], indent=2), "```", ""]
@@ -92,7 +106,11 @@ def describe_text(cls: type[Constraint], origin: str = "") -> str:
         lines += [" ".join(cls.__doc__.split()), ""]
     if entry["aliases"]:
         lines += ["aliases: " + ", ".join(entry["aliases"]), ""]
-    lines += ["params schema:", json.dumps(entry["params_schema"], indent=2), ""]
+    if cls.kind == SOFT:
+        lines += ["an instance is (type, text); example texts:", *(f"  - {t}" for t in entry["examples"]), "",
+                  "templates (slots: " + ", ".join(entry["slots"]) + "):"]
+    else:
+        lines += ["params schema:", json.dumps(entry["params_schema"], indent=2), "", "templates:"]
     if entry["templates"]:
-        lines += ["templates:", *(f"  - {t}" for t in entry["templates"])]
+        lines += [f"  - {t}" for t in entry["templates"]]
     return "\n".join(lines).rstrip() + "\n"

@@ -140,10 +140,12 @@ def default_registry() -> Registry:
 
 
 def builtin_types() -> Iterable[type[Constraint]]:
-    """Every built-in constraint type, hard ones first."""
+    """Every built-in constraint type, hard ones first, then the soft ones."""
+    from ifverify.constraints.soft import soft_types
     from ifverify.verifiers import hard_types
 
     yield from hard_types()
+    yield from soft_types()
 
 
 def get(name: str) -> type[Constraint]:

@@ -141,6 +141,15 @@ def _stream_matches_random() -> bool:
     return True
 
 
+def _encode(np: Any, grams: list[str], lengths: NDArray[np.int64]) -> NDArray[np.int64]:
+    """One integer per 1- to 3-gram: ``sum((ord(ch) + 1) << 21 * i)`` (code points are < 2 ** 21 - 1)."""
+    codes = np.array(grams, dtype="<U3").view(np.uint32).reshape(-1, 3).astype(np.int64)
+    codes += 1
+    codes[lengths < 3, 2] = 0
+    codes[lengths < 2, 1] = 0
+    return codes[:, 0] | codes[:, 1] << 21 | codes[:, 2] << 42
+
+
 class _Model:
     """Profiles plus lazily grown caches; all mutation happens under ``self.lock``."""
 
@@ -160,7 +169,7 @@ class _Model:
         self.non_latin_sub = re.compile("[^\x00-\u02ff]").sub  # ch >= U+0300
         self.split_words = re.compile("[^ ]+ ?").findall  # the words, each with the space after it if any
         self.langs: list[str] = []
-        self.freqs: list[dict[str, int]] = []
+        freqs: list[dict[str, int]] = []
         n_words: list[list[int]] = []
         loads = _json_loads()
         for name in os.listdir(PROFILES_DIRECTORY):  # the very listing (and order) langdetect uses
@@ -170,16 +179,14 @@ class _Model:
             with open(path, "rb") as handle:
                 profile = loads(handle.read())
             self.langs.append(profile["name"])
-            self.freqs.append(profile["freq"])
+            freqs.append(profile["freq"])
             n_words.append(profile["n_words"])
         n_langs = len(self.langs)
-        self.denominators = numpy.array(n_words, dtype=numpy.float64).T.copy()  # [n - 1, language]
+        self._index(freqs, numpy.array(n_words, dtype=numpy.float64))
         self.uniform = numpy.full(n_langs, 1.0 / n_langs)  # langdetect's initial [1.0 / n] * n
         self.lock = threading.Lock()
         self.matrix: NDArray[np.float64] = numpy.empty((4096, n_langs))
         self.n_rows = 0
-        self.rows: dict[str, int] = {}  # n-gram -> matrix row, or -1 for an n-gram of no profile
-        self.n_missing = 0
         self.words: dict[str, bytes] = {}  # word (+ " " if a space follows) -> its n-gram rows (C ints)
         self.table: dict[int, str] = {}  # code point -> normalised character, for every seen character
         self.upper: set[str] = set()  # normalised characters that are upper case
@@ -189,6 +196,32 @@ class _Model:
         self.first_pair = _gauss_pair(self.stream[:4].tolist())  # trials 0 and 1: the same for every text
         self.factory: Any = None  # langdetect's own, only where ``fast`` is False
 
+    def _index(self, freqs: list[dict[str, int]], n_words: NDArray[np.float64]) -> None:
+        """One sorted index over all profiles' n-grams (numpy, no per-entry Python work).
+
+        Every profile entry becomes (n-gram key, language, ``count / n_words[len - 1]``), the IEEE
+        quotient of langdetect's ``1.0 * count / n_words[len - 1]``; entries are sorted by key, so an
+        n-gram's entries are one run, found with ``searchsorted``. langdetect's map holds n-grams of any
+        length, but only 1- to 3-grams can ever be looked up, so longer (or empty) keys are left out.
+        """
+        from itertools import chain
+
+        np = self.np
+        grams = list(chain.from_iterable(freqs))
+        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        counts = np.fromiter(chain.from_iterable([freq.values() for freq in freqs]), np.int64, len(grams))
+        langs = np.repeat(np.arange(len(freqs)), [len(freq) for freq in freqs])
+        usable = ((lengths >= 1) & (lengths <= 3)).nonzero()[0]
+        keys = _encode(np, grams, lengths)
+        order = usable[keys[usable].argsort()]
+        keys = keys[order]
+        firsts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        self.gram_keys = keys[firsts]  # sorted, distinct
+        self.gram_bounds = np.append(firsts, len(keys))  # entries of n-gram i: gram_bounds[i] .. [i + 1]
+        self.entry_langs = langs[order]
+        self.entry_probs = counts[order] / n_words[self.entry_langs, lengths[order] - 1]
+        self.row_of = np.full(len(firsts), -1, dtype=np.intc)  # n-gram -> matrix row, once built
+
     def _learn_chars(self, chars: set[str]) -> None:
         for ch in chars:
             normalized = self.normalize_char(ch)
@@ -196,31 +229,23 @@ class _Model:
             if normalized.isupper():
                 self.upper.add(normalized)
 
-    def _add_rows(self, grams: list[str]) -> None:
-        """Give each of ``grams`` (all new) its row of ``count / n_words[len - 1]`` per language, or -1."""
+    def _add_rows(self, grams: NDArray[Any]) -> None:
+        """Build the matrix rows of n-grams ``grams`` (distinct index positions without a row yet)."""
         np = self.np
-        zeros = [0] * len(grams)
-        counts = np.array([list(map(freq.get, grams, zeros)) for freq in self.freqs], dtype=np.float64).T
-        known = counts.any(axis=1).tolist()
-        for index, present in enumerate(known):  # a zero count would still be "in the profile"
-            if not present and any(grams[index] in freq for freq in self.freqs):
-                known[index] = True
-        keep = [index for index, present in enumerate(known) if present]
-        start, stop = self.n_rows, self.n_rows + len(keep)
+        starts, stops = self.gram_bounds[grams], self.gram_bounds[grams + 1]
+        sizes = stops - starts
+        which = np.repeat(np.arange(len(grams)), sizes)  # block row of each entry
+        entries = np.arange(len(which)) + np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+        start, stop = self.n_rows, self.n_rows + len(grams)
         if stop > len(self.matrix):
             grown = np.empty((max(stop, 2 * len(self.matrix)), self.matrix.shape[1]))
             grown[:start] = self.matrix[:start]
             self.matrix = grown
-        lengths = np.array([len(grams[index]) - 1 for index in keep], dtype=np.intp)
-        # IEEE division of the exact integer counts: langdetect's 1.0 * count / n_words[len - 1]
-        np.divide(counts[keep], self.denominators[lengths], out=self.matrix[start:stop])
-        rows = self.rows
-        for gram in grams:
-            rows[gram] = -1
-        for offset, index in enumerate(keep):
-            rows[grams[index]] = start + offset
+        block = self.matrix[start:stop]
+        block[:] = 0.0
+        block[which, self.entry_langs[entries]] = self.entry_probs[entries]
+        self.row_of[grams] = np.arange(start, stop)
         self.n_rows = stop
-        self.n_missing += len(grams) - len(keep)
 
     def _grams(self, key: str) -> list[str]:
         """The n-grams of one word, in langdetect's order (position, then n = 1, 2, 3)."""
@@ -250,16 +275,28 @@ class _Model:
 
     def _learn_words(self, keys: list[str]) -> None:
         """Cache the n-gram rows of new words, building the rows of their new n-grams in one batch."""
-        from array import array
+        from itertools import chain
 
-        grams = {key: self._grams(key) for key in keys}
-        rows = self.rows
-        new = [gram for gram in dict.fromkeys(g for found in grams.values() for g in found) if gram not in rows]
-        if new:
-            self._add_rows(new)
-        get = rows.get
-        for key, found in grams.items():
-            self.words[key] = array("i", [row for row in map(get, found) if row >= 0]).tobytes()
+        np = self.np
+        found = {key: self._grams(key) for key in dict.fromkeys(keys)}
+        grams = list(chain.from_iterable(found.values()))
+        sizes = np.fromiter(map(len, found.values()), dtype=np.intp, count=len(found))
+        wanted = _encode(np, grams, np.fromiter(map(len, grams), dtype=np.int64, count=len(grams)))
+        index = self.gram_keys.searchsorted(wanted)
+        index[index == len(self.gram_keys)] = 0
+        known = self.gram_keys[index] == wanted  # in some profile; the others are dropped, as langdetect does
+        index = index[known]
+        rows = self.row_of[index]
+        missing = index[rows < 0]
+        if len(missing):
+            self._add_rows(np.unique(missing))
+            rows = self.row_of[index]
+        ends = np.cumsum(np.add.reduceat(known, np.cumsum(sizes) - sizes, dtype=np.intp)).tolist()
+        data = rows.tobytes()
+        words, width, start = self.words, rows.itemsize, 0
+        for key, end in zip(found, ends, strict=True):
+            words[key] = data[width * start : width * end]
+            start = end
 
     def features(self, text: str) -> tuple[bytes, NDArray[np.float64]]:
         """Rows of every n-gram of the cleaned ``text`` in order (C ints), with a snapshot of the matrix."""
@@ -267,10 +304,6 @@ class _Model:
             if not text.isascii():
                 self._learn_chars({ch for ch in set(text) if ord(ch) not in self.table})
             if len(self.words) > _CACHE_LIMIT:
-                self.words.clear()
-            if self.n_missing > _CACHE_LIMIT:
-                self.rows = {gram: row for gram, row in self.rows.items() if row >= 0}
-                self.n_missing = 0
                 self.words.clear()
             keys = self.split_words(text.translate(self.table))
             parts = list(map(self.words.get, keys))
@@ -346,15 +379,12 @@ class _Draws:
     def __init__(self, model: _Model, rows: NDArray[Any]) -> None:
         self.model, self.rows, self.count = model, rows, len(rows)
         self.shift = 32 - self.count.bit_length()
-        self.words: list[int] = []
         self._scan(1024)
 
     def _scan(self, width: int) -> None:
         """Accepted draws among the first ``width`` stream words: their positions and picked rows."""
-        np = self.model.np
-        words = self.model.stream_words(width)[:width]
-        values = words >> self.shift
-        self.positions = np.flatnonzero(values < self.count)
+        values = self.model.stream_words(width)[:width] >> self.shift  # getrandbits(n.bit_length())
+        self.positions = (values < self.count).nonzero()[0]  # choice's rejection loop keeps these words
         self.picked = self.rows.take(values.take(self.positions))
         self.width = width
 
@@ -366,7 +396,7 @@ class _Draws:
 
     def first_at(self, word: int) -> int:
         """Index of the first accepted draw at stream position ``word`` or later."""
-        while word + 8 > self.width:
+        while word >= self.width:
             self._scan(2 * self.width)
         return int(self.positions.searchsorted(word))
 
@@ -379,57 +409,68 @@ class _Draws:
         return _gauss_pair(self.model.stream_words(word + 4)[word : word + 4].tolist())
 
 
-def _trial(
-    draws: _Draws, start: int, weight: float, matrix: NDArray[np.float64], buffer: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], int]:
-    """One langdetect trial from accepted draw ``start``: its final normalised vector and draws used.
+class _Workspace:
+    """Per-detection buffers: ``buffer`` row 0 holds the current vector, rows 1.. the factors
+    ``weight + p`` of the next blocks (gathered ahead); block ``j`` reduces rows ``5j .. 5j + 5`` and its
+    normalised result overwrites row ``5j + 5`` (a factor already used), which starts block ``j + 1``."""
 
-    ``buffer`` has ``1 + 5 * _CHUNK`` rows: row 0 holds the current vector, the others the factors
-    ``weight + p`` of the next blocks; block ``j`` reduces rows ``5j .. 5j + 5`` and its normalised
-    result overwrites row ``5j + 5`` (a factor already used), which starts block ``j + 1``.
-    """
-    np = draws.model.np
+    def __init__(self, np: Any, n_langs: int) -> None:
+        self.buffer = buffer = np.empty((1 + _BLOCK * _CHUNK, n_langs))
+        self.spans = [buffer[_BLOCK * j : _BLOCK * j + _BLOCK + 1] for j in range(_CHUNK)]
+        self.ends = [buffer[_BLOCK * j + _BLOCK] for j in range(_CHUNK)]
+        self.product = np.empty(n_langs)
+        self.values = memoryview(self.product)  # iterates as Python floats, for Python's own sum
+
+
+def _trial(
+    np: Any, draws: _Draws, start: int, weight: float, matrix: NDArray[np.float64], work: _Workspace, uniform: Any
+) -> tuple[NDArray[np.float64], int]:
+    """One langdetect trial from accepted draw ``start``: its final normalised vector and draws used."""
     divide, add, reduce, take = np.divide, np.add, np.multiply.reduce, matrix.take
-    spans = [buffer[_BLOCK * j : _BLOCK * j + _BLOCK + 1] for j in range(_CHUNK)]
-    ends = [buffer[_BLOCK * j + _BLOCK] for j in range(_CHUNK)]
+    buffer, spans, ends, product, values = work.buffer, work.spans, work.ends, work.product, work.values
     head, factors = buffer[0], buffer[1:]
-    take(draws.take(start, len(buffer)), axis=0, out=buffer, mode="clip")
-    add(buffer, weight, out=buffer)
-    product = draws.model.uniform * head  # step 0
-    values = product.tolist()
+    take(draws.take(start, len(buffer)), 0, buffer, "clip")  # positional arguments: cheaper calls
+    add(buffer, weight, buffer)
+    np.multiply(uniform, head, product)  # step 0
     total = sum(values)  # langdetect's Python sum, in its order (numpy's is pairwise)
-    divide(product, total, out=head)
-    top = max(values)
-    leader = values.index(top)
-    if top / total > _CONV_THRESHOLD:  # max(p / total) == max(p) / total: rounding is monotonic
+    divide(product, total, head)
+    leader = int(product.argmax())  # the first largest, as max() then index()
+    if product.item(leader) / total > _CONV_THRESHOLD:  # max(p / total) == max(p) / total (monotonic)
         return head, 1
     step = 0
     while True:
         for span, end in zip(spans, ends, strict=True):
-            reduce(span, axis=0, out=product)  # ((p * f1) * f2) ... * f5, element-wise, in order
-            values = product.tolist()
+            reduce(span, 0, None, product)  # ((p * f1) * f2) ... * f5, element-wise, in order
             total = sum(values)
-            divide(product, total, out=end)
+            divide(product, total, end)
             step += _BLOCK
             # A value above 0.6 * total is the strict maximum (the sum's relative error is < 1e-14),
-            # so max() is only needed when the previous leader is no longer above it.
-            top = values[leader]
+            # so argmax is only needed when the previous leader is no longer above it.
+            top = product.item(leader)
             if top <= 0.6 * total:
-                top = max(values)
-                leader = values.index(top)
+                leader = int(product.argmax())
+                top = product.item(leader)
             if top / total > _CONV_THRESHOLD or step >= _ITERATION_LIMIT:
                 return end, step + 1
         head[:] = end
-        take(draws.take(start + step + 1, len(factors)), axis=0, out=factors, mode="clip")
-        add(factors, weight, out=factors)
+        take(draws.take(start + step + 1, len(factors)), 0, factors, "clip")
+        add(factors, weight, factors)
 
 
-def _average(model: _Model, rows: NDArray[Any], matrix: NDArray[np.float64]) -> NDArray[np.float64]:
-    """langdetect's ``langprob``: the mean of the seven trials' vectors (``+= p / 7`` in trial order)."""
-    np = model.np
+def _average(
+    model: _Model, rows: NDArray[Any], matrix: NDArray[np.float64], decide: bool = False
+) -> NDArray[np.float64] | int:
+    """langdetect's ``langprob``: the mean of the seven trials' vectors (``+= p / 7`` in trial order).
+
+    With ``decide``, stop as soon as the winner is certain and return its index instead: after ``k``
+    trials each language can still gain at most ``(7 - k) / 7`` (every trial's vector is normalised, and
+    adding non-negative shares never lowers a float sum), so a lead larger than that (plus a 1e-9 margin
+    for rounding, which is ~1e-13 here) fixes the strict maximum, which is then also above 0.1.
+    """
+    np, n_langs = model.np, matrix.shape[1]
     draws = _Draws(model, rows)
-    buffer = np.empty((1 + _BLOCK * _CHUNK, matrix.shape[1]))
-    total = np.zeros(matrix.shape[1])
+    work = _Workspace(np, n_langs)
+    total, share = np.zeros(n_langs), np.empty(n_langs)
     word, index = 0, 0  # stream position, index of the next accepted draw
     kept = 0.0
     for trial in range(_N_TRIAL):
@@ -440,8 +481,16 @@ def _average(model: _Model, rows: NDArray[Any], matrix: NDArray[np.float64]) -> 
         else:
             gauss = kept
         weight = (_ALPHA_DEFAULT + gauss * _ALPHA_WIDTH) / _BASE_FREQ
-        prob, used = _trial(draws, index, weight, matrix, buffer)
-        total += prob / _N_TRIAL
+        prob, used = _trial(np, draws, index, weight, matrix, work, model.uniform)
+        np.divide(prob, _N_TRIAL, share)
+        total += share
+        if decide and 2 * trial >= _N_TRIAL - 1 and trial < _N_TRIAL - 1:
+            values = total.tolist()
+            best = max(values)
+            leader = values.index(best)
+            values[leader] = 0.0
+            if best - max(values) > (_N_TRIAL - 1 - trial) / _N_TRIAL + 1e-9:
+                return leader
         index += used
         word = draws.end_of(index - 1)
     return total
@@ -455,19 +504,31 @@ def _vector(text: str) -> list[float] | None:
     data, matrix = model.features(model.clean(text))
     if not data:
         return None
-    return _average(model, model.np.frombuffer(data, dtype=model.np.intc), matrix).tolist()
+    found = _average(model, model.np.frombuffer(data, dtype=model.np.intc), matrix)
+    assert not isinstance(found, int)
+    return found.tolist()
+
+
+def _winner(langs: list[str], vector: list[float]) -> str:
+    """langdetect's pick: the first language with the highest share above 0.1, else "unknown"."""
+    best, best_prob = _UNKNOWN, _PROB_THRESHOLD
+    for lang, prob in zip(langs, vector, strict=True):
+        if prob > best_prob:  # strict: the earliest language wins ties, as in langdetect's stable sort
+            best, best_prob = lang, prob
+    return best
 
 
 def _detect_uncached(text: str) -> str | None:
     """langdetect's answer for ``text``, or None where langdetect raises "No features in text."."""
-    vector = _vector(text)
-    if vector is None:
+    model = _model()
+    if not model.fast:
+        vector = model.langdetect_vector(text)
+        return None if vector is None else _winner(model.langs, vector)
+    data, matrix = model.features(model.clean(text))
+    if not data:
         return None
-    best, best_prob = _UNKNOWN, _PROB_THRESHOLD
-    for lang, prob in zip(_model().langs, vector, strict=True):
-        if prob > best_prob:  # strict: the earliest language wins ties, as in langdetect's stable sort
-            best, best_prob = lang, prob
-    return best
+    found = _average(model, model.np.frombuffer(data, dtype=model.np.intc), matrix, decide=True)
+    return model.langs[found] if isinstance(found, int) else _winner(model.langs, found.tolist())
 
 
 @functools.lru_cache(maxsize=4096)

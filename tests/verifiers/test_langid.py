@@ -140,14 +140,7 @@ def langdetect_probabilities(text: str) -> list[float] | None:
 
 
 def langid_probabilities(text: str) -> list[float] | None:
-    model = langid._model()
-    rows, matrix = model.features(model.clean(text))
-    if not rows:
-        return None
-    rng, total = random.Random(0), model.np.zeros(matrix.shape[1])
-    for _ in range(7):
-        total += langid._trial(rng, rows, model, matrix) / 7
-    return total.tolist()
+    return langid._vector(text)
 
 
 def test_probability_vectors_are_bit_identical(responses: list[str]) -> None:

