@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterable, Sequence
 from typing import Any
-
-import random
 
 from ifverify.constraints.base import SOFT, Constraint
 
