@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import pickle
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
 from ifverify.constraints.base import SoftConstraint
 from ifverify.constraints.registry import Registry
-from ifverify.rewards.reward import Reward
+from ifverify.rewards.reward import ClassifierError, Reward
 from ifverify.verifiers import hard_types
 
 NO_COMMA = {"id": "punctuation.no_comma"}
@@ -130,8 +131,34 @@ def test_soft_scores__batched_into_one_classifier_call() -> None:
     reward = Reward(classifier=classifier, registry=_registry_with_soft())
     other = {"id": "test.tone", "text": "Sound gloomy."}
     out = trl_call(reward, ["a", "b", "c"], constraints=[[SOFT, NO_COMMA], [other], [SOFT, other]])
-    assert classifier.calls == [4]  # one call for the 4 distinct (constraint text, response) pairs
+    # one probe pair at construction, then one call for the batch's 4 distinct (text, response) pairs
+    assert classifier.calls == [1, 4]
     assert out == pytest.approx([0.9, 0.1, 0.45])
+
+
+def test_classifier_path_missing__clear_error_at_construction(tmp_path: Path) -> None:
+    with pytest.raises(ClassifierError, match=r"^cannot load the classifier '.*nowhere'"):
+        Reward(classifier=str(tmp_path / "nowhere"))
+
+
+class _Broken:
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        raise RuntimeError("weights missing")
+
+
+def test_broken_classifier__clear_error_at_construction() -> None:
+    with pytest.raises(ClassifierError, match="the classifier failed on a probe pair: RuntimeError: weights missing"):
+        Reward(classifier=_Broken())
+    with pytest.raises(ClassifierError, match="must have score_pairs"):
+        Reward(classifier=42)  # type: ignore[arg-type]
+
+
+def test_threshold__defaults_to_the_classifiers_own() -> None:
+    classifier = _Classifier()
+    classifier.threshold = 0.7  # type: ignore[attr-defined]
+    assert Reward(classifier=classifier).threshold == 0.7
+    assert Reward(classifier=classifier, threshold=0.2).threshold == 0.2
+    assert Reward().threshold == 0.5
 
 
 def test_mismatched_columns__are_ignored_not_misaligned() -> None:

@@ -10,6 +10,7 @@ and is logged once.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -48,27 +49,33 @@ class Reward:
         mode: "strict" or "loose" verdicts for hard constraints.
         weights: for "weighted": weight by constraint id, alias, or kind ("hard"/"soft").
         on_error: "none" (the row is excluded, TRL turns None into NaN) or "zero".
-        classifier: a :class:`SoftScorer` for soft constraints; rows with soft constraints fail without it.
-        threshold: probability at which a soft constraint counts as satisfied (for "all" and verdicts).
+        classifier: for soft constraints: a :class:`SoftScorer`, or the path of a saved classifier folder
+            (loaded once per process and shared by every Reward naming it).  It is tried on a probe pair
+            at construction, so a missing or broken classifier fails here, not in training.  Without
+            one, rows with soft constraints fail (per sample).
+        threshold: probability at which a soft constraint counts as satisfied (for "all" and verdicts);
+            default the classifier's own threshold, else 0.5.
         name: the metric key (``__name__``); defaults to ``ifverify_{aggregation}_{mode}``.
     """
 
     def __init__(self, *, aggregation: str = "mean", mode: str = STRICT, weights: Mapping[str, float] | None = None,
-                 on_error: str = "none", classifier: SoftScorer | None = None, threshold: float = 0.5,
-                 name: str | None = None, registry: Registry | None = None) -> None:
+                 on_error: str = "none", classifier: SoftScorer | str | os.PathLike[str] | None = None,
+                 threshold: float | None = None, name: str | None = None, registry: Registry | None = None) -> None:
         if aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
         if on_error not in ("none", "zero"):
             raise ValueError(f"on_error must be 'none' or 'zero', got {on_error!r}")
         if aggregation == "weighted" and not weights:
             raise ValueError("aggregation 'weighted' needs weights, e.g. {'hard': 1.0, 'soft': 0.5}")
+        self.classifier = _resolve_classifier(classifier)
+        if threshold is None:
+            threshold = float(getattr(self.classifier, "threshold", 0.5))
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be within [0, 1], got {threshold!r}")
         self.aggregation = aggregation
         self.mode = parse_mode(mode)
         self.weights = dict(weights or {})
         self.on_error = on_error
-        self.classifier = classifier
         self.threshold = threshold
         self.__name__ = name or f"ifverify_{aggregation}_{self.mode}"
         self._cache = ConstraintCache(registry)
@@ -153,6 +160,32 @@ class Reward:
 
     def __getstate__(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+class ClassifierError(ValueError):
+    """The configured classifier cannot be loaded or cannot score: raised at Reward construction."""
+
+
+def _resolve_classifier(classifier: SoftScorer | str | os.PathLike[str] | None) -> SoftScorer | None:
+    """Load a classifier named by path (shared per process) and try every classifier on a probe pair."""
+    if classifier is None:
+        return None
+    if isinstance(classifier, str | os.PathLike):
+        from ifverify.verifiers.classifier import shared_classifier
+
+        try:
+            classifier = shared_classifier(os.fspath(classifier))
+        except Exception as exc:
+            raise ClassifierError(f"cannot load the classifier {os.fspath(classifier)!r}: {exc}") from exc
+    if not callable(getattr(classifier, "score_pairs", None)):
+        raise ClassifierError(f"classifier must have score_pairs(pairs) or be a folder path, got {classifier!r}")
+    try:
+        probe = list(classifier.score_pairs([("Answer politely.", "Thank you for asking.")]))
+    except Exception as exc:
+        raise ClassifierError(f"the classifier failed on a probe pair: {type(exc).__name__}: {exc}") from exc
+    if len(probe) != 1 or not 0.0 <= float(probe[0]) <= 1.0:
+        raise ClassifierError(f"the classifier must return one probability in [0, 1] per pair, got {probe!r}")
+    return classifier
 
 
 def _row(columns: Mapping[str, Any], i: int, n: int) -> dict[str, Any]:
