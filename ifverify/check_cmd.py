@@ -17,16 +17,29 @@ _CHUNK = 128
 _WORKER_CACHE: Any = None
 
 
-def _evaluate_chunk(args: tuple[Sequence[tuple[int, dict[str, Any]]], str, bool]) -> list[dict[str, Any]]:
-    """Score one chunk of (line, row) pairs; runs in the main process or a worker."""
+def _evaluate_chunk(args: tuple[Sequence[tuple[int, dict[str, Any]]], str, bool, str | None]) -> list[dict[str, Any]]:
+    """Score one chunk of (line, row) pairs; runs in the main process or a worker.
+
+    With a classifier, every soft pair of the chunk is scored in one batched call first.
+    """
     global _WORKER_CACHE
-    from ifverify.rewards.evaluate import evaluate_row
+    from ifverify.rewards.evaluate import evaluate_row, soft_pairs
     from ifverify.rewards.rows import ConstraintCache
 
-    rows, mode, detail = args
+    rows, mode, detail, classifier_path = args
     if _WORKER_CACHE is None:
         _WORKER_CACHE = ConstraintCache()
-    return [evaluate_row(row, _WORKER_CACHE, mode, line=line, detail=detail) for line, row in rows]
+    scores: dict[tuple[str, str], float] | None = None
+    threshold = 0.5
+    if classifier_path:
+        from ifverify.verifiers.classifier import shared_classifier
+
+        classifier = shared_classifier(classifier_path)
+        pairs = soft_pairs((row for _, row in rows), _WORKER_CACHE)
+        scores = dict(zip(pairs, classifier.score_pairs(pairs), strict=True))
+        threshold = classifier.threshold
+    return [evaluate_row(row, _WORKER_CACHE, mode, line=line, detail=detail, soft_scores=scores,
+                         threshold=threshold) for line, row in rows]
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -48,9 +61,10 @@ def _load(input_path: str, responses_path: str | None) -> tuple[list[Any], list[
     return items, extra
 
 
-def _score(items: list[Any], mode: str, workers: int, detail: bool, progress: bool) -> list[dict[str, Any]]:
+def _score(items: list[Any], mode: str, workers: int, detail: bool, progress: bool,
+           classifier: str | None = None) -> list[dict[str, Any]]:
     todo = [item for item in items if not isinstance(item, LineError)]
-    chunks = [(chunk, mode, detail) for chunk in _chunks(todo, _CHUNK)]
+    chunks = [(chunk, mode, detail, classifier) for chunk in _chunks(todo, _CHUNK)]
     scored: list[dict[str, Any]] = []
     bar_file = sys.stderr if progress else open(os.devnull, "w")  # noqa: SIM115
     with click.progressbar(length=len(todo), label="checking", file=bar_file) as bar:
@@ -82,6 +96,16 @@ def _report_errors(records: list[dict[str, Any]], extra: list[LineError], err: I
     return count
 
 
+def _load_classifier(path: str) -> None:
+    """Load the classifier once up front, so a broken one is a one-line error before any scoring."""
+    try:
+        from ifverify.verifiers.classifier import shared_classifier
+
+        shared_classifier(path)
+    except Exception as exc:
+        raise click.ClickException(f"cannot load --classifier {path}: {exc}") from None
+
+
 def _write_results(path: str, records: list[dict[str, Any]]) -> None:
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -105,8 +129,10 @@ def _write_results(path: str, records: list[dict[str, Any]]) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes to spread a large file over.")
 @click.option("--no-detail", is_flag=True, help="Leave per-constraint reasons out of the results.")
+@click.option("--classifier", "classifier_path", metavar="DIR", type=click.Path(exists=True, file_okay=False),
+              help="A saved soft-constraint classifier (ifverify rm train); soft constraints need it.")
 def check(input_path: str, responses_path: str | None, mode: str, results_path: str | None, fmt: str,
-          workers: int, no_detail: bool) -> None:
+          workers: int, no_detail: bool, classifier_path: str | None) -> None:
     """Score responses against their constraints, IFEval-compatible.
 
     INPUT.jsonl rows carry IFEval's prompt, instruction_id_list and kwargs, or the native
@@ -119,7 +145,9 @@ def check(input_path: str, responses_path: str | None, mode: str, results_path: 
     items, extra = _load(input_path, responses_path)
     progress = sys.stderr.isatty()
     # Reasons cost extra work and only appear in the results file.
-    records = _score(items, mode, workers, bool(results_path) and not no_detail, progress)
+    if classifier_path:
+        _load_classifier(classifier_path)
+    records = _score(items, mode, workers, bool(results_path) and not no_detail, progress, classifier_path)
     if results_path:
         _write_results(results_path, records)
     summary = summarize(records, mode).to_dict()

@@ -24,9 +24,28 @@ def modes_of(mode: str) -> tuple[str, ...]:
     return (STRICT, LOOSE) if mode == BOTH else (mode,)
 
 
+def soft_pairs(rows: Iterable[Mapping[str, Any]], cache: ConstraintCache) -> list[tuple[str, str]]:
+    """The distinct (constraint text, response) pairs of the rows' soft constraints (bad rows skipped)."""
+    pairs: set[tuple[str, str]] = set()
+    for row in rows:
+        try:
+            text = completion_text(row["response"])
+            pairs.update((str(c.text), text) for c in constraints_of(row, cache) if c.kind == "soft")
+        except (RowError, KeyError):
+            continue
+    return sorted(pairs)
+
+
 def evaluate_row(row: Mapping[str, Any], cache: ConstraintCache, mode: str = BOTH, *,
-                 line: int | None = None, detail: bool = True) -> dict[str, Any]:
-    """The result record of one row (see module doc), or an error record naming the field."""
+                 line: int | None = None, detail: bool = True,
+                 soft_scores: Mapping[tuple[str, str], float] | None = None,
+                 threshold: float = 0.5) -> dict[str, Any]:
+    """The result record of one row (see module doc), or an error record naming the field.
+
+    Soft constraints take their verdict (probability >= ``threshold``, the same in both modes) from
+    ``soft_scores``, keyed by (constraint text, response); without it a row with a soft constraint is
+    an error record.
+    """
     record: dict[str, Any] = {"line": line} if line is not None else {}
     for key in ("key", "prompt"):
         if key in row:
@@ -47,11 +66,21 @@ def evaluate_row(row: Mapping[str, Any], cache: ConstraintCache, mode: str = BOT
     details = []
     variants = loose_variants(text) if LOOSE in modes else None
     for constraint in constraints:
-        if not isinstance(constraint, HardConstraint):
-            record["error"] = {"field": "constraints", "problem": f"{constraint.id} is a soft constraint; "
-                               "`check` scores hard constraints (use a Reward with a classifier)"}
-            return record
         entry: dict[str, Any] = {"id": constraint.id}
+        if not isinstance(constraint, HardConstraint):
+            score = None if soft_scores is None else soft_scores.get((str(constraint.text), text))
+            if score is None:
+                record["error"] = {"field": "constraints", "problem": f"{constraint.id} is a soft constraint: "
+                                   "pass --classifier DIR to score it"}
+                return record
+            entry["score"] = score
+            for m in modes:
+                verdicts[m].append(score >= threshold)
+                entry[m] = score >= threshold
+            if detail:
+                entry["reason"] = f"P(satisfied) = {score:.3f}"
+            details.append(entry)
+            continue
         for m in modes:
             ok = strict_verdict(constraint, text) if m == STRICT else loose_verdict(constraint, text, variants)
             verdicts[m].append(ok)
