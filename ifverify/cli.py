@@ -96,8 +96,13 @@ def plugins(as_json: bool) -> None:
 
 def _add_commands() -> None:
     from ifverify.check_cmd import check
+    from ifverify.data.pseudo_cmd import pseudo_label, validate_labels
+    from ifverify.data_cmd import data
 
     cli.add_command(check)
+    data.add_command(pseudo_label)
+    data.add_command(validate_labels)
+    cli.add_command(data)
 
 
 _add_commands()

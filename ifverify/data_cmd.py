@@ -41,7 +41,7 @@ def curriculum(seeds_path: str | None, out_path: str, n_constraints: int, soft_r
     `line N: field: problem` and skipped; the other seeds are still written, and the exit code is 1.
     """
     from ifverify.constraints.registry import default_registry
-    from ifverify.data.curriculum import bundled_seeds_path, build_curriculum, read_seeds, write_rows
+    from ifverify.data.curriculum import build_curriculum, bundled_seeds_path, read_seeds, write_rows
 
     registry = default_registry()
     if soft_ratio > 0 and not registry.ids("soft"):
@@ -85,7 +85,8 @@ def curriculum(seeds_path: str | None, out_path: str, n_constraints: int, soft_r
 @click.option("--temperature", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
               help="0 is greedy.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed (temperature > 0).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="local: prompts per batch.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
+              help="local: prompts per batch.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
               help="openai: requests in flight.")
 @click.option("--timeout", type=click.FloatRange(min=0.0, min_open=True), default=60.0, show_default=True,
@@ -149,6 +150,8 @@ def _generator(backend: str, model: str | None, base_url: str | None, api_key_en
     if model is not None and not os.path.exists(model):
         raise click.BadParameter(f"{model}: no such local folder or .gguf file (nothing is downloaded)",
                                  param_hint="--model")
+    if sys.stderr.isatty():
+        click.echo(f"loading {model or 'the packaged SmolLM2-135M-Instruct'} ...", err=True)
     try:
         return LocalGenerator(model, max_new_tokens=options["max_new_tokens"], temperature=options["temperature"],
                               batch_size=options["batch_size"], threads=options["threads"], seed=options["seed"])

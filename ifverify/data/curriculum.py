@@ -101,14 +101,15 @@ def read_jsonl_lines(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | L
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield number, LineError(number, "(encoding)", f"not valid UTF-8 ({exc.reason} at byte {exc.start})")
+                problem = f"not valid UTF-8 ({exc.reason} at byte offset {exc.start})"
+                yield number, LineError(number, "(encoding)", problem)
                 continue
             if number == 1:
                 line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line.rstrip("\r\n"))
             except ValueError as exc:
                 yield number, LineError(number, "(json)", f"not valid JSON ({exc})")
                 continue

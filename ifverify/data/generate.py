@@ -80,9 +80,24 @@ def load_local_model(model: str | Path | None, dtype: str = "float32") -> tuple[
         else:
             raise FileNotFoundError(f"{model}: not a local model folder or .gguf file (nothing is downloaded)")
     kwargs: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
-    tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
-    loaded = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype), **kwargs)
+    with _quiet_loading():
+        tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
+        loaded = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype), **kwargs)
     return loaded, tokenizer, name
+
+
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """transformers' loading progress bars off while loading (they would interleave with our output)."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 class LocalGenerator(Generator):
@@ -171,7 +186,7 @@ class LocalGenerator(Generator):
         if self.temperature > 0:
             kwargs["temperature"] = self.temperature
         kwargs.update(self.generation_kwargs)
-        devices = [] if self.device == "cpu" else None
+        devices: list[int] | None = [] if self.device == "cpu" else None
         with torch.inference_mode(), torch.random.fork_rng(devices=devices, enabled=self.temperature > 0):
             if self.temperature > 0:
                 torch.manual_seed(self.seed + number)
@@ -304,9 +319,11 @@ def generate_file(in_path: str | Path, out_path: str | Path, generator: Generato
     needs_newline = not _ends_with_newline(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     seen: set[int] = set()
+    bar_file: Any = sys.stderr if show else _Null()
+    results = generator.generate([job["prompt"] for job in todo])
     with open(out_path, "a", encoding="utf-8", newline="\n") as out, \
-            click.progressbar(length=len(todo), label="generating", file=sys.stderr if show else _Null()) as bar, \
-            contextlib.closing(generator.generate([job["prompt"] for job in todo])) as results:
+            click.progressbar(length=len(todo), label="generating", file=bar_file) as bar, \
+            contextlib.closing(results):  # type: ignore[type-var]
         if needs_newline:
             out.write("\n")
         for index, result in results:
