@@ -8,7 +8,7 @@ import pytest
 from conftest import REPO
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)  # ```python notest blocks are not run
 
 
 def blocks() -> list[tuple[str, str]]:
