@@ -98,8 +98,10 @@ def _add_commands() -> None:
     from ifverify.check_cmd import check
     from ifverify.data.pseudo_cmd import pseudo_label, validate_labels
     from ifverify.data_cmd import data
+    from ifverify.rm_cmd import rm
 
     cli.add_command(check)
+    cli.add_command(rm)
     data.add_command(pseudo_label)
     data.add_command(validate_labels)
     cli.add_command(data)

