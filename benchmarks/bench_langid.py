@@ -1,12 +1,20 @@
 """Benchmark ifverify.verifiers.langid against langdetect 1.0.9 (seed 0) on the 541 IFEval GPT-4 responses.
 
-Run from anywhere: ``python benchmarks/bench_langid.py [--data FILE] [--repeat N]``.
+Run from anywhere: ``python benchmarks/bench_langid.py [--data FILE] [--repeat N] [--limit N] [--langid FILE]``
+(``--langid`` times another ``langid.py``, e.g. ``git show REV:ifverify/verifiers/langid.py > /tmp/old.py``).
 
-* cold: a fresh interpreter per run; "first call" is the first ``detect`` (profile loading included,
-  module import excluded and shown apart); "first pass" is all 541 texts in that fresh process.
-* warm: the same process after a first pass; ours bypasses the per-text memo (``_detect_uncached``) so
-  the figure is real work, and the memo-hit figure is shown on its own line.
-Times are medians over ``--repeat`` runs. Nothing here asserts on time.
+Every figure is wall time in fresh interpreters (median of ``--repeat``; ``ifverify.verifiers`` itself is
+imported before the clock starts), each of which:
+
+1. imports the detector (``import``; ours imports nothing heavy, so this is tiny);
+2. loads the profiles (``load``: langdetect's ``init_factory()``, our ``_model()``, numpy's import included;
+   the ``numpy preloaded`` line shows our load when the caller has already imported numpy);
+3. detects every text once (``first pass``: what ``ifverify check`` pays; our caches start empty);
+4. clears the per-text memo (``_detect_cached.cache_clear()``) and detects every text again (``warm pass``:
+   the real work with profiles, n-gram rows and word caches warm; langdetect has nothing to clear).
+
+``--limit 100`` mimics one strict ``ifverify check`` pass (about 90-110 texts are detected there).
+Nothing here asserts on time; the results of both detectors are compared (``identical``).
 """
 
 from __future__ import annotations
@@ -17,121 +25,109 @@ import os
 import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "reference" / "ifeval" / "input_response_data_gpt4_20231107_145030.jsonl"
 
-_COLD_CHILD = """
-import json, sys, time
-which, path = sys.argv[1], sys.argv[2]
-texts = [json.loads(line)["response"] for line in open(path, encoding="utf-8")]
-t0 = time.perf_counter()
+_CHILD = """
+import importlib.util, json, sys, time
+import ifverify.verifiers  # the package itself (and what it imports) is not the detector's cost
+which, path, limit, module = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+texts = [json.loads(line)["response"] for line in open(path, encoding="utf-8") if line.strip()]
+texts = texts[:limit] if limit > 0 else texts
+if which == "ours+numpy":
+    import numpy  # what a caller that already uses numpy sees
+clock = time.perf_counter
+t0 = clock()
 if which == "langdetect":
-    from langdetect import DetectorFactory, detect
+    from langdetect import DetectorFactory, detect, detector_factory
     from langdetect.lang_detect_exception import LangDetectException
-    DetectorFactory.seed = 0
     def run(text):
         try:
             return detect(text)
         except LangDetectException:
             return None
+    clear = lambda: None
+elif module:
+    spec = importlib.util.spec_from_file_location("langid_under_test", module)
+    langid = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(langid)
+    run, clear = langid.detect_or_none, langid._detect_cached.cache_clear
 else:
-    from ifverify.verifiers.langid import detect_or_none as run
-    if which == "ours+numpy":
-        import numpy  # what a caller that already uses numpy sees
-t1 = time.perf_counter()
-run(texts[0])
-t2 = time.perf_counter()
-for text in texts[1:]:
-    run(text)
-t3 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "first_call": t2 - t1, "first_pass": t3 - t1}))
+    from ifverify.verifiers import langid
+    run, clear = langid.detect_or_none, langid._detect_cached.cache_clear
+t1 = clock()
+if which == "langdetect":
+    DetectorFactory.seed = 0
+    detector_factory.init_factory()
+else:
+    langid._model()
+t2 = clock()
+first = [run(text) for text in texts]
+t3 = clock()
+clear()
+again = [run(text) for text in texts]
+t4 = clock()
+assert first == again
+print(json.dumps({"import": t1 - t0, "load": t2 - t1, "first": t3 - t2, "warm": t4 - t3, "results": first}))
 """
 
 
-def langdetect_seeded() -> Callable[[str], str | None]:
-    from langdetect import DetectorFactory, detect
-    from langdetect.lang_detect_exception import LangDetectException
-
-    DetectorFactory.seed = 0
-
-    def run(text: str) -> str | None:
-        try:
-            return detect(text)
-        except LangDetectException:
-            return None
-
-    return run
-
-
-def cold(which: str, data: Path, repeat: int) -> dict[str, float]:
-    """Median import / first-call / first-pass seconds over ``repeat`` fresh interpreters."""
+def child(which: str, data: Path, limit: int, repeat: int, module: Path | None) -> dict[str, object]:
+    """Median seconds of each phase over ``repeat`` fresh interpreters (plus the results of the last)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     runs = []
     for _ in range(repeat):
         done = subprocess.run(
-            [sys.executable, "-c", _COLD_CHILD, which, str(data)],
+            [sys.executable, "-c", _CHILD, which, str(data), str(limit), str(module or "")],
             capture_output=True,
             text=True,
             env=env,
             check=True,
         )
         runs.append(json.loads(done.stdout))
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-
-
-def warm(run: Callable[[str], object], texts: list[str], repeat: int) -> float:
-    """Median seconds of one pass over ``texts`` after a warm-up pass."""
-    for text in texts:
-        run(text)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for text in texts:
-            run(text)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    medians: dict[str, object] = {
+        key: statistics.median(run[key] for run in runs) for key in runs[0] if key != "results"
+    }
+    medians["results"] = runs[-1]["results"]
+    return medians
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N responses (0: all)")
+    parser.add_argument("--langid", type=Path, help="time this langid.py (e.g. an older version) instead")
     args = parser.parse_args()
     if not args.data.is_file():
         sys.exit(f"data file not found: {args.data}")
-    texts = [json.loads(line)["response"] for line in args.data.open(encoding="utf-8") if line.strip()]
 
-    sys.path.insert(0, str(REPO))
-    from ifverify.verifiers import langid
+    ref = child("langdetect", args.data, args.limit, args.repeat, None)
+    ours = child("ours", args.data, args.limit, args.repeat, args.langid)
+    preloaded = child("ours+numpy", args.data, args.limit, args.repeat, args.langid)
+    results_ref, results_ours = ref["results"], ours["results"]
+    assert isinstance(results_ref, list) and isinstance(results_ours, list)
+    n = len(results_ref)
+    agree = sum(a == b for a, b in zip(results_ref, results_ours, strict=True))
 
-    reference = langdetect_seeded()
-    agree = sum(langid.detect_or_none(text) == reference(text) for text in texts)
-    cold_ref, cold_ours = cold("langdetect", args.data, args.repeat), cold("ours", args.data, args.repeat)
-    cold_numpy = cold("ours+numpy", args.data, args.repeat)
-    warm_ref = warm(reference, texts, args.repeat)
-    warm_ours = warm(langid._detect_uncached, texts, args.repeat)
-    memo = warm(langid.detect_or_none, texts, args.repeat)
+    version = sys.version.split()[0]
+    print(f"{n} texts, {agree}/{n} identical results; median of {args.repeat} fresh processes; python {version}")
+    print(f"{'':34}{'langdetect':>12}{'langid':>12}{'speedup':>10}")
 
-    n = len(texts)
-    print(f"{n} texts, {agree}/{n} identical results; median of {args.repeat} runs; python {sys.version.split()[0]}")
-    print(f"{'':28}{'langdetect':>12}{'langid':>12}{'speedup':>10}")
-    rows = [
-        ("import (ms, incl. package)", cold_ref["import"] * 1e3, cold_ours["import"] * 1e3),
-        ("cold first call (ms)", cold_ref["first_call"] * 1e3, cold_ours["first_call"] * 1e3),
-        ("  same, numpy preloaded", cold_ref["first_call"] * 1e3, cold_numpy["first_call"] * 1e3),
-        ("cold first pass (s)", cold_ref["first_pass"], cold_ours["first_pass"]),
-        ("cold first pass (texts/s)", n / cold_ref["first_pass"], n / cold_ours["first_pass"]),
-        ("warm pass (s)", warm_ref, warm_ours),
-        ("warm (texts/s)", n / warm_ref, n / warm_ours),
-    ]
-    for label, ref, ours in rows:
-        speedup = ours / ref if "texts/s" in label else ref / ours
-        print(f"{label:28}{ref:12.3f}{ours:12.3f}{speedup:9.1f}x")
-    print(f"langid with memo hits (detect_or_none on already-seen texts): {n / memo:,.0f} texts/s")
+    def row(label: str, a: object, b: object, scale: float) -> None:
+        assert isinstance(a, float) and isinstance(b, float)
+        print(f"{label:34}{a * scale:12.1f}{b * scale:12.1f}{a / b:9.1f}x")
+
+    row("import (ms)", ref["import"], ours["import"], 1e3)
+    row("profile load (ms)", ref["load"], ours["load"], 1e3)
+    row("  ours with numpy preloaded (ms)", ref["load"], preloaded["load"], 1e3)
+    row("first pass (ms)", ref["first"], ours["first"], 1e3)
+    row("first pass (ms / text)", ref["first"], ours["first"], 1e3 / n)
+    row("load + first pass (ms)", ref["load"] + ref["first"], ours["load"] + ours["first"], 1e3)  # type: ignore[operator]
+    row("warm pass, memo cleared (ms)", ref["warm"], ours["warm"], 1e3)
+    row("warm pass (ms / text)", ref["warm"], ours["warm"], 1e3 / n)
 
 
 if __name__ == "__main__":

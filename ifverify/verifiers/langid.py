@@ -28,17 +28,24 @@ The rules reproduced, in langdetect's order:
 
 How it is fast while staying bit-for-bit exact:
 
-* Every detection reseeds with 0, so the generator's 32-bit output stream is the same for every text. It
-  is generated once (``getrandbits``); a ``choice`` among ``n`` n-grams is the first word whose top
-  ``n.bit_length()`` bits are below ``n``, so all draws of a text come from a few numpy operations, and
-  ``gauss`` is evaluated from the stream with ``random.gauss``'s formula. These properties of CPython's
-  ``random`` are checked against the real generator when the profiles load; should one fail, langdetect
-  itself (a private, seeded factory) is used instead.
-* The probability rows of n-grams are built when first seen, in one batch per text, and every word's
-  n-gram rows are cached, so a text's features are a join of cached byte strings.
-* Within a block of five updates the rows are gathered ahead (``take``) and applied in order with one
-  ``multiply.reduce`` (row by row, i.e. ``((p * f1) * f2) ...``, the very roundings of langdetect's loop);
-  sums stay Python's ``sum`` in langdetect's order, divisions are IEEE divisions like langdetect's.
+* Loading: the 55 JSON profiles become one numpy index of all (n-gram, language, ``count / n_words``)
+  entries sorted by an integer key of the n-gram (its code points), so the n-grams of the words a text
+  brings for the first time are extracted and looked up with numpy in one batch per text (no 55 dict
+  look-ups per n-gram); the probability row of an n-gram is built on first use.
+* Features: every word's n-gram rows are cached as bytes (one cache for a word followed by a space, one
+  for the last word), so a text's features are ``translate`` + ``split`` + a join of cached byte strings.
+* Draws: every detection reseeds with 0, so the generator's 32-bit output stream is the same for every
+  text. It is generated once (``getrandbits``); a ``choice`` among ``n`` n-grams is the first word whose
+  top ``n.bit_length()`` bits are below ``n``, so all draws of a text come from a few numpy operations,
+  and ``gauss`` is evaluated from the stream with ``random.gauss``'s formula. These properties of
+  CPython's ``random`` are checked against the real generator at load; should one fail, langdetect itself
+  (a private, seeded factory) is used instead.
+* Updates: the rows of the next blocks of five draws are gathered ahead (``take``) and a block is applied
+  with one ``multiply.reduce`` (row by row, i.e. ``((p * f1) * f2) ...``, the very roundings of
+  langdetect's loop); sums stay Python's own ``sum`` in langdetect's order (so they follow the running
+  Python, e.g. 3.12's compensated sum, as langdetect does), divisions are IEEE divisions like langdetect's.
+* ``detect`` stops after trial 4, 5 or 6 when the leader's lead can no longer be caught up by the trials
+  left (each adds at most 1/7 to a language); the answer is then provably the one of all seven trials.
 
 Nothing global is touched: no ``DetectorFactory.seed``, no module-level ``random``. Importing is cheap;
 numpy, langdetect and the profiles load on first use.
@@ -52,8 +59,8 @@ import os
 import random
 import re
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import numpy as np
@@ -94,7 +101,9 @@ def _json_loads() -> Callable[[bytes], Any]:
 
 
 def _stream(words: int) -> bytes:
-    """The first ``words`` 32-bit outputs of ``Random(_SEED)``, little-endian (first output first)."""
+    """The first ``words`` 32-bit outputs of ``Random(_SEED)``, little-endian (first output first).
+
+    ``getrandbits(32 * k)`` takes ``k`` outputs, the first as the lowest 32 bits (checked at load)."""
     return random.Random(_SEED).getrandbits(32 * words).to_bytes(4 * words, "little")
 
 
@@ -126,9 +135,9 @@ def _stream_matches_random() -> bool:
         real, index = random.Random(_SEED), 0
         for _ in range(8):
             bits = count.bit_length()
-            while words[index] >> (32 - bits) >= count:
+            while index < size and words[index] >> (32 - bits) >= count:
                 index += 1
-            if real.choice(range(count)) != words[index] >> (32 - bits):
+            if index == size or real.choice(range(count)) != words[index] >> (32 - bits):
                 return False
             index += 1
     for start in (0, 1, 5, 17, 40):  # gauss: a fresh pair takes 4 words, the kept value none
@@ -141,13 +150,62 @@ def _stream_matches_random() -> bool:
     return True
 
 
-def _encode(np: Any, grams: list[str], lengths: NDArray[np.int64]) -> NDArray[np.int64]:
-    """One integer per 1- to 3-gram: ``sum((ord(ch) + 1) << 21 * i)`` (code points are < 2 ** 21 - 1)."""
-    codes = np.array(grams, dtype="<U3").view(np.uint32).reshape(-1, 3).astype(np.int64)
-    codes += 1
-    codes[lengths < 3, 2] = 0
-    codes[lengths < 2, 1] = 0
-    return codes[:, 0] | codes[:, 1] << 21 | codes[:, 2] << 42
+def _encode(np: Any, strings: list[str]) -> tuple[NDArray[np.int64], NDArray[np.intp]] | None:
+    """Each string's key ``sum((ord(s[i]) + 1) << 21 * i for i < min(len(s), 3))`` and its length.
+
+    Keys of distinct 1- to 3-character strings differ (code points are below 2 ** 21 - 1). Done on the
+    UTF-32 code units of the strings joined with NUL; None where a string holds a NUL itself.
+    """
+    if not strings:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.intp)
+    codes = np.frombuffer("\x00".join(strings).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    ends = (codes == 0).nonzero()[0]
+    if len(ends) != len(strings) - 1:
+        return None
+    starts = np.concatenate(([0], ends + 1))
+    lengths = np.append(ends, len(codes)) - starts
+    codes = np.append(codes, [0, 0, 0])  # past the last string (which may be empty)
+    keys = codes[starts].astype(np.int64)
+    keys += 1
+    for place in (1, 2):
+        char = codes[starts + place].astype(np.int64)
+        char += 1
+        char *= lengths > place
+        char <<= 21 * place
+        keys |= char
+    return keys, lengths
+
+
+def _parse_dicts(
+    raws: list[bytes], loads: Callable[[bytes], Any]
+) -> tuple[list[str], list[list[int]], list[str], Iterable[Any], list[int]]:
+    """The profiles' names and ``n_words``, all their ``freq`` keys and counts (flat), and ``freq`` sizes."""
+    from itertools import chain
+
+    profiles = [loads(raw) for raw in raws]
+    freqs = [profile["freq"] for profile in profiles]
+    return (
+        [profile["name"] for profile in profiles],
+        [profile["n_words"] for profile in profiles],
+        list(chain.from_iterable(freqs)),
+        chain.from_iterable([freq.values() for freq in freqs]),
+        [len(freq) for freq in freqs],
+    )
+
+
+class _CharTable(dict):  # type: ignore[type-arg]
+    """``code point -> NGram.normalize(chr(code))`` for ``str.translate``, filled on first sight of a code;
+    ``upper[code]`` tells whether a normalised character (``code``) is upper case."""
+
+    def __init__(self, normalize: Callable[[str], str], upper: NDArray[np.bool_]) -> None:
+        super().__init__()
+        self.normalize, self.upper = normalize, upper
+
+    def __missing__(self, code: int) -> str:
+        normalized = self[code] = self.normalize(chr(code))
+        if normalized.isupper():
+            self.upper[ord(normalized)] = True
+        return normalized
 
 
 class _Model:
@@ -164,39 +222,33 @@ class _Model:
         self.url_sub: Callable[[str, str], str] = Detector.URL_RE.sub
         self.mail_sub: Callable[[str, str], str] = Detector.MAIL_RE.sub
         self.normalize_vi: Callable[[str], str] = NGram.normalize_vi
-        self.normalize_char: Callable[[str], str] = NGram.normalize
-        self.latin_sub = re.compile("[A-z]").sub  # code points 'A'..'z' (with [\\]^_`), as langdetect tests
-        self.non_latin_sub = re.compile("[^\x00-\u02ff]").sub  # ch >= U+0300
-        self.split_words = re.compile("[^ ]+ ?").findall  # the words, each with the space after it if any
-        self.langs: list[str] = []
-        freqs: list[dict[str, int]] = []
-        n_words: list[list[int]] = []
-        loads = _json_loads()
+        self.latin_sub = re.compile("[A-z]+").sub  # code points 'A'..'z' (with [\\]^_`), as langdetect tests
+        self.non_latin_sub = re.compile("[^\x00-\u02ff]+").sub  # ch >= U+0300
+        raws = []
         for name in os.listdir(PROFILES_DIRECTORY):  # the very listing (and order) langdetect uses
             path = os.path.join(PROFILES_DIRECTORY, name)
-            if name.startswith(".") or not os.path.isfile(path):
-                continue
-            with open(path, "rb") as handle:
-                profile = loads(handle.read())
-            self.langs.append(profile["name"])
-            freqs.append(profile["freq"])
-            n_words.append(profile["n_words"])
+            if not name.startswith(".") and os.path.isfile(path):
+                with open(path, "rb") as handle:
+                    raws.append(handle.read())
+        parsed = _parse_dicts(raws, _json_loads())
+        self._index(*parsed[1:])
+        self.langs: list[str] = parsed[0]
         n_langs = len(self.langs)
-        self._index(freqs, numpy.array(n_words, dtype=numpy.float64))
         self.uniform = numpy.full(n_langs, 1.0 / n_langs)  # langdetect's initial [1.0 / n] * n
         self.lock = threading.Lock()
         self.matrix: NDArray[np.float64] = numpy.empty((4096, n_langs))
         self.n_rows = 0
-        self.words: dict[str, bytes] = {}  # word (+ " " if a space follows) -> its n-gram rows (C ints)
-        self.table: dict[int, str] = {}  # code point -> normalised character, for every seen character
-        self.upper: set[str] = set()  # normalised characters that are upper case
-        self._learn_chars({chr(code) for code in range(128)})
+        # word -> its n-gram rows (C ints), for a word at the end of the text and for one a space follows
+        self.last_words: dict[str, bytes] = {"": b""}
+        self.spaced_words: dict[str, bytes] = {"": b""}
+        self.table = _CharTable(NGram.normalize, numpy.zeros(0x110000, dtype=bool))  # normalises characters
+        self.local = threading.local()  # per-thread work buffers
         self.fast = _stream_matches_random()
         self.stream: NDArray[np.uint32] = numpy.frombuffer(_stream(_STREAM_WORDS), dtype="<u4")
         self.first_pair = _gauss_pair(self.stream[:4].tolist())  # trials 0 and 1: the same for every text
         self.factory: Any = None  # langdetect's own, only where ``fast`` is False
 
-    def _index(self, freqs: list[dict[str, int]], n_words: NDArray[np.float64]) -> None:
+    def _index(self, n_words: list[list[int]], grams: list[str], counts: Iterable[Any], sizes: list[int]) -> None:
         """One sorted index over all profiles' n-grams (numpy, no per-entry Python work).
 
         Every profile entry becomes (n-gram key, language, ``count / n_words[len - 1]``), the IEEE
@@ -204,30 +256,26 @@ class _Model:
         n-gram's entries are one run, found with ``searchsorted``. langdetect's map holds n-grams of any
         length, but only 1- to 3-grams can ever be looked up, so longer (or empty) keys are left out.
         """
-        from itertools import chain
-
         np = self.np
-        grams = list(chain.from_iterable(freqs))
-        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
-        counts = np.fromiter(chain.from_iterable([freq.values() for freq in freqs]), np.int64, len(grams))
-        langs = np.repeat(np.arange(len(freqs)), [len(freq) for freq in freqs])
+        values = np.fromiter(counts, dtype=np.float64, count=len(grams))  # the floats of langdetect's 1.0 * count
+        languages = np.repeat(np.arange(len(sizes)), sizes)
+        encoded = _encode(np, grams)
+        if encoded is None:  # a key with a NUL: no text n-gram has one (normalisation makes NUL a space)
+            usable = np.fromiter(("\x00" not in gram for gram in grams), dtype=bool, count=len(grams))
+            values, languages = values[usable], languages[usable]
+            encoded = _encode(np, [gram for gram in grams if "\x00" not in gram])
+            assert encoded is not None
+        keys, lengths = encoded
         usable = ((lengths >= 1) & (lengths <= 3)).nonzero()[0]
-        keys = _encode(np, grams, lengths)
         order = usable[keys[usable].argsort()]
-        keys = keys[order]
+        keys, languages = keys[order], languages[order]
         firsts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
         self.gram_keys = keys[firsts]  # sorted, distinct
         self.gram_bounds = np.append(firsts, len(keys))  # entries of n-gram i: gram_bounds[i] .. [i + 1]
-        self.entry_langs = langs[order]
-        self.entry_probs = counts[order] / n_words[self.entry_langs, lengths[order] - 1]
+        self.entry_langs = languages
+        denominators = np.array(n_words, dtype=np.float64)
+        self.entry_probs = values[order] / denominators[languages, lengths[order] - 1]
         self.row_of = np.full(len(firsts), -1, dtype=np.intc)  # n-gram -> matrix row, once built
-
-    def _learn_chars(self, chars: set[str]) -> None:
-        for ch in chars:
-            normalized = self.normalize_char(ch)
-            self.table[ord(ch)] = normalized
-            if normalized.isupper():
-                self.upper.add(normalized)
 
     def _add_rows(self, grams: NDArray[Any]) -> None:
         """Build the matrix rows of n-grams ``grams`` (distinct index positions without a row yet)."""
@@ -247,70 +295,69 @@ class _Model:
         self.row_of[grams] = np.arange(start, stop)
         self.n_rows = stop
 
-    def _grams(self, key: str) -> list[str]:
-        """The n-grams of one word, in langdetect's order (position, then n = 1, 2, 3)."""
-        padded = " " + key
-        if self.upper.isdisjoint(key[1:]):  # no two upper-case letters in a row: nothing is skipped
-            last = len(padded) - 1
-            spaced = padded[last] == " "  # a space follows (then last >= 2): no unigram at the end
-            grams = [padded[1], padded[:2]]
-            for end in range(2, last if spaced else last + 1):
-                grams += (padded[end], padded[end - 1 : end + 1], padded[end - 2 : end + 1])
-            if spaced:
-                grams += (padded[last - 1 :], padded[last - 2 :])
-            return grams
-        grams = []
-        prev_upper = False
-        for end in range(1, len(padded)):
-            upper = padded[end].isupper()
-            if upper and prev_upper:  # langdetect's "capital word": no n-gram ends here
-                continue
-            prev_upper = upper
-            if padded[end] != " ":
-                grams.append(padded[end])
-            grams.append(padded[end - 1 : end + 1])
-            if end > 1:
-                grams.append(padded[end - 2 : end + 1])
-        return grams
-
     def _learn_words(self, keys: list[str]) -> None:
-        """Cache the n-gram rows of new words, building the rows of their new n-grams in one batch."""
-        from itertools import chain
+        """Cache the n-gram rows of new words (each with a trailing space where one follows it).
 
+        Vectorised over the words: in ``" " + word`` every character ``c`` after the space ends the
+        1-gram ``c`` (unless ``c`` is the trailing space), the 2-gram and, from the second letter on, the
+        3-gram, in that order; none ends at an upper-case character that follows an upper-case one
+        (langdetect's "capital word"). N-grams in no profile are dropped, as langdetect does.
+        """
         np = self.np
-        found = {key: self._grams(key) for key in dict.fromkeys(keys)}
-        grams = list(chain.from_iterable(found.values()))
-        sizes = np.fromiter(map(len, found.values()), dtype=np.intp, count=len(found))
-        wanted = _encode(np, grams, np.fromiter(map(len, grams), dtype=np.int64, count=len(grams)))
-        index = self.gram_keys.searchsorted(wanted)
+        keys = list(dict.fromkeys(keys))
+        codes = np.frombuffer("".join(map(" ".__add__, keys)).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        sizes = np.fromiter(map(len, keys), dtype=np.intp, count=len(keys)) + 1
+        lead = np.zeros(len(codes), dtype=bool)  # the space put before each word
+        lead[np.cumsum(sizes) - sizes] = True
+        upper = self.table.upper[codes]
+        ends = ~lead[1:] & ~(upper[1:] & upper[:-1])  # positions 1.. where n-grams end
+        chars = codes.astype(np.int64) + 1  # _encode's per-character code
+        last, previous = chars[1:], chars[:-1]
+        before = np.concatenate(([0], chars[:-2]))
+        grams = np.stack((last, previous | last << 21, before | previous << 21 | last << 42), axis=1)
+        kept = np.stack((ends & (codes[1:] != 32), ends, ends & ~lead[:-1]), axis=1)
+        grams = grams[kept]  # position by position, then n = 1, 2, 3
+        owner = np.broadcast_to((np.cumsum(lead) - 1)[1:, None], kept.shape)[kept]  # the word of each n-gram
+        distinct, inverse = np.unique(grams, return_inverse=True)  # sorted: a cache-friendly search
+        index = self.gram_keys.searchsorted(distinct)
         index[index == len(self.gram_keys)] = 0
-        known = self.gram_keys[index] == wanted  # in some profile; the others are dropped, as langdetect does
+        known = self.gram_keys[index] == distinct
         index = index[known]
-        rows = self.row_of[index]
-        missing = index[rows < 0]
+        missing = index[self.row_of[index] < 0]
         if len(missing):
-            self._add_rows(np.unique(missing))
-            rows = self.row_of[index]
-        ends = np.cumsum(np.add.reduceat(known, np.cumsum(sizes) - sizes, dtype=np.intp)).tolist()
+            self._add_rows(missing)
+        rows = np.full(len(distinct), -1, dtype=np.intc)
+        rows[known] = self.row_of[index]
+        rows = rows[inverse]
+        known = rows >= 0
+        rows = rows[known]
         data = rows.tobytes()
-        words, width, start = self.words, rows.itemsize, 0
-        for key, end in zip(found, ends, strict=True):
-            words[key] = data[width * start : width * end]
+        width, start = rows.itemsize, 0
+        spaced, final = self.spaced_words, self.last_words
+        for key, end in zip(keys, np.cumsum(np.bincount(owner[known], minlength=len(keys))).tolist(), strict=True):
+            if key[-1] == " ":
+                spaced[key[:-1]] = data[width * start : width * end]
+            else:
+                final[key] = data[width * start : width * end]
             start = end
 
     def features(self, text: str) -> tuple[bytes, NDArray[np.float64]]:
         """Rows of every n-gram of the cleaned ``text`` in order (C ints), with a snapshot of the matrix."""
         with self.lock:
-            if not text.isascii():
-                self._learn_chars({ch for ch in set(text) if ord(ch) not in self.table})
-            if len(self.words) > _CACHE_LIMIT:
-                self.words.clear()
-            keys = self.split_words(text.translate(self.table))
-            parts = list(map(self.words.get, keys))
+            if len(self.spaced_words) + len(self.last_words) > _CACHE_LIMIT:
+                self.spaced_words = {"": b""}
+                self.last_words = {"": b""}
+            words = text.translate(self.table).split(" ")  # "" between two spaces: no n-grams
+            last = words.pop()
+            spaced = self.spaced_words
+            parts = list(map(spaced.get, words))
+            parts.append(self.last_words.get(last))
             if None in parts:
-                self._learn_words([key for key, part in zip(keys, parts, strict=True) if part is None])
-                parts = list(map(self.words.__getitem__, keys))
-            return b"".join(parts), self.matrix
+                new = [word + " " for word, part in zip(words, parts[:-1], strict=True) if part is None]
+                self._learn_words(new if parts[-1] is not None else [*new, last])
+                parts = list(map(spaced.__getitem__, words))
+                parts.append(self.last_words[last])
+            return b"".join(cast("list[bytes]", parts)), self.matrix
 
     def stream_words(self, count: int) -> NDArray[np.uint32]:
         """The first ``count`` (or more) 32-bit words of ``Random(_SEED)``."""
@@ -410,14 +457,16 @@ class _Draws:
 
 
 class _Workspace:
-    """Per-detection buffers: ``buffer`` row 0 holds the current vector, rows 1.. the factors
+    """Per-thread buffers of ``_trial``: ``buffer`` row 0 holds the current vector, rows 1.. the factors
     ``weight + p`` of the next blocks (gathered ahead); block ``j`` reduces rows ``5j .. 5j + 5`` and its
     normalised result overwrites row ``5j + 5`` (a factor already used), which starts block ``j + 1``."""
 
     def __init__(self, np: Any, n_langs: int) -> None:
         self.buffer = buffer = np.empty((1 + _BLOCK * _CHUNK, n_langs))
-        self.spans = [buffer[_BLOCK * j : _BLOCK * j + _BLOCK + 1] for j in range(_CHUNK)]
-        self.ends = [buffer[_BLOCK * j + _BLOCK] for j in range(_CHUNK)]
+        self.head, self.factors = buffer[0], buffer[1:]
+        self.blocks = [
+            (buffer[_BLOCK * j : _BLOCK * j + _BLOCK + 1], buffer[_BLOCK * j + _BLOCK]) for j in range(_CHUNK)
+        ]
         self.product = np.empty(n_langs)
         self.values = memoryview(self.product)  # iterates as Python floats, for Python's own sum
 
@@ -427,30 +476,31 @@ def _trial(
 ) -> tuple[NDArray[np.float64], int]:
     """One langdetect trial from accepted draw ``start``: its final normalised vector and draws used."""
     divide, add, reduce, take = np.divide, np.add, np.multiply.reduce, matrix.take
-    buffer, spans, ends, product, values = work.buffer, work.spans, work.ends, work.product, work.values
-    head, factors = buffer[0], buffer[1:]
+    buffer, head, factors, blocks = work.buffer, work.head, work.factors, work.blocks
+    product, values = work.product, work.values
+    item, argmax, threshold, block, limit = product.item, product.argmax, _CONV_THRESHOLD, _BLOCK, _ITERATION_LIMIT
     take(draws.take(start, len(buffer)), 0, buffer, "clip")  # positional arguments: cheaper calls
     add(buffer, weight, buffer)
     np.multiply(uniform, head, product)  # step 0
     total = sum(values)  # langdetect's Python sum, in its order (numpy's is pairwise)
     divide(product, total, head)
-    leader = int(product.argmax())  # the first largest, as max() then index()
-    if product.item(leader) / total > _CONV_THRESHOLD:  # max(p / total) == max(p) / total (monotonic)
+    leader = int(argmax())  # the first largest, as max() then index()
+    if item(leader) / total > threshold:  # max(p / total) == max(p) / total (rounding is monotonic)
         return head, 1
     step = 0
     while True:
-        for span, end in zip(spans, ends, strict=True):
+        for span, end in blocks:
             reduce(span, 0, None, product)  # ((p * f1) * f2) ... * f5, element-wise, in order
             total = sum(values)
             divide(product, total, end)
-            step += _BLOCK
+            step += block
             # A value above 0.6 * total is the strict maximum (the sum's relative error is < 1e-14),
             # so argmax is only needed when the previous leader is no longer above it.
-            top = product.item(leader)
+            top = item(leader)
             if top <= 0.6 * total:
-                leader = int(product.argmax())
-                top = product.item(leader)
-            if top / total > _CONV_THRESHOLD or step >= _ITERATION_LIMIT:
+                leader = int(argmax())
+                top = item(leader)
+            if top / total > threshold or step >= limit:
                 return end, step + 1
         head[:] = end
         take(draws.take(start + step + 1, len(factors)), 0, factors, "clip")
@@ -469,7 +519,9 @@ def _average(
     """
     np, n_langs = model.np, matrix.shape[1]
     draws = _Draws(model, rows)
-    work = _Workspace(np, n_langs)
+    work = getattr(model.local, "work", None)
+    if work is None:
+        work = model.local.work = _Workspace(np, n_langs)
     total, share = np.zeros(n_langs), np.empty(n_langs)
     word, index = 0, 0  # stream position, index of the next accepted draw
     kept = 0.0

@@ -71,6 +71,12 @@ EDGE_CASES = [
 ]
 
 
+#: Latin (with accents), Cyrillic, Greek, CJK, kana, hangul, Arabic, Devanagari, combining marks, digits.
+SCRIPTS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ   .,!?éèçñüößàäø абвгдежзийклмнопрстуя"
+SCRIPTS += "αβγδεζηθικλμνξοπρστυ 你好世界中文字 あいうアイウ 한국어 ابتثجحخ कखगघ ḀẠỹ 0123456789@:/"
+SCRIPTS += "\u0300\u0301\u0303\u0309\u0323"
+
+
 def reference(text: str) -> str | None:
     """langdetect's own answer with ``DetectorFactory.seed = 0`` (restored afterwards); None if it raises."""
     previous = DetectorFactory.seed
@@ -152,6 +158,122 @@ def test_probability_vectors_are_bit_identical(responses: list[str]) -> None:
     texts = responses[::5] + [case for case in EDGE_CASES if len(case) < 1000]
     for text in texts:
         assert langid_probabilities(text) == langdetect_probabilities(text), repr(text[:80])
+
+
+def test_early_decision_agrees_with_the_full_vector(responses: list[str]) -> None:
+    """``detect`` stops once the lead after 4+ trials cannot be caught up; the full average picks the same."""
+    langs = langid._model().langs
+    for text in responses[::3] + [case for case in EDGE_CASES if len(case) < 1000]:
+        vector = langid._vector(text)
+        assert langid._detect_uncached(text) == (None if vector is None else langid._winner(langs, vector))
+
+
+def test_random_stream_shortcut_holds_on_this_python() -> None:
+    """The fast path (draws read off Random(0)'s output stream) is the one the other tests exercise."""
+    assert langid._stream_matches_random()
+    assert langid._model().fast
+
+
+def test_stream_is_extended_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(langid, "_STREAM_WORDS", 4)
+    model = langid._Model()  # a private model whose pre-generated stream is far too short
+    np = model.np
+    texts = [EDGE_CASES[-2], "Ceci est une phrase écrite en français, assez longue pour plusieurs blocs.", "NASA ESA"]
+    for text in texts:
+        data, matrix = model.features(model.clean(text))
+        vector = langid._average(model, np.frombuffer(data, dtype=np.intc), matrix)
+        assert not isinstance(vector, int)
+        assert vector.tolist() == langdetect_probabilities(text), repr(text[:80])
+    assert len(model.stream) >= 1024
+
+
+def test_falls_back_to_langdetect_itself_when_random_differs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(langid._model(), "fast", False)
+    langid._detect_cached.cache_clear()
+    try:
+        for text in [case for case in EDGE_CASES if len(case) < 1000][:20]:
+            assert_same(text)
+            assert langid._vector(text) == langdetect_probabilities(text)
+    finally:
+        langid._detect_cached.cache_clear()
+
+
+def test_encode_keys_are_distinct_and_nul_is_refused() -> None:
+    np = langid._model().np
+    strings = ["a", "ab", "abc", "b", "ba", " ", "  ", "\U0010ffff", "\U0010ffff" * 3, "\ud800", "é", ""]
+    encoded = langid._encode(np, strings)
+    assert encoded is not None
+    keys, lengths = encoded
+    assert lengths.tolist() == [len(s) for s in strings]
+    assert len(set(keys.tolist())) == len(strings)
+    assert langid._encode(np, ["a", "b\x00"]) is None
+    assert langid._encode(np, [])[0].tolist() == []  # type: ignore[index]
+
+
+def test_index_builds_exact_rows() -> None:
+    """Rows hold ``count / n_words[len - 1]`` for every profile having the n-gram (a zero count included);
+    profile keys no text n-gram can equal (with a NUL, empty, 4+ characters) are left out of the index."""
+    np = langid._model().np
+    model = langid._Model.__new__(langid._Model)
+    model.np, model.n_rows, model.matrix = np, 0, np.empty((1, 2))
+    freqs = [{"a": 1, "b\x00": 2, "ab": 3, "": 4}, {"abc": 4, "abcd": 5, "a": 7, "\U0010ffff": 1, "ab": 0}]
+    grams = [gram for freq in freqs for gram in freq]
+    counts = [count for freq in freqs for count in freq.values()]
+    model._index([[10, 20, 30], [40, 50, 60]], grams, counts, [len(freq) for freq in freqs])
+    assert len(model.gram_keys) == 4
+    assert model.gram_keys.tolist() == sorted(model.gram_keys.tolist())
+    wanted = ["ab", "a", "abc", "\U0010ffff"]
+    encoded = langid._encode(np, wanted)
+    assert encoded is not None
+    positions = model.gram_keys.searchsorted(encoded[0])
+    assert (model.gram_keys[positions] == encoded[0]).all()
+    model._add_rows(positions)
+    assert model.matrix[model.row_of[positions]].tolist() == [
+        [3 / 20, 0 / 50],
+        [1 / 10, 7 / 40],
+        [0.0, 4 / 60],
+        [0.0, 1 / 40],
+    ]
+
+
+def langdetect_ngrams(text: str) -> list[str]:
+    """The n-grams langdetect draws from for ``text`` (``Detector._extract_ngrams``), in order."""
+    from langdetect import detector_factory
+
+    detector_factory.init_factory()
+    detector = detector_factory._factory.create()
+    detector.append(text)
+    detector.cleaning_text()  # as _detect_block does first
+    return list(detector._extract_ngrams())
+
+
+def langid_ngram_rows(text: str) -> list[int]:
+    model = langid._model()
+    data, _ = model.features(model.clean(text))
+    return model.np.frombuffer(data, dtype=model.np.intc).tolist()
+
+
+def rows_of(grams: list[str]) -> list[int]:
+    model = langid._model()
+    encoded = langid._encode(model.np, grams)
+    assert encoded is not None
+    positions = model.gram_keys.searchsorted(encoded[0])
+    assert (model.gram_keys[positions] == encoded[0]).all()
+    return model.row_of[positions].tolist()
+
+
+def test_features_are_langdetects_ngrams(responses: list[str]) -> None:
+    """Not just the answers: the sequence of n-grams drawn from is langdetect's, n-gram for n-gram."""
+    for text in responses[::7] + [case for case in EDGE_CASES if len(case) < 1000] + ["ABCdef GHi jK LM n OPQ"]:
+        rows = langid_ngram_rows(text)
+        assert rows == rows_of(langdetect_ngrams(text)), repr(text[:80])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=SCRIPTS + "ÉÀÇ ǅǈ ΣΔ ДЖ ẞ", max_size=80))
+def test_property_features_are_langdetects_ngrams(text: str) -> None:
+    rows = langid_ngram_rows(text)
+    assert rows == rows_of(langdetect_ngrams(text))
 
 
 @pytest.mark.parametrize("text", EDGE_CASES, ids=range(len(EDGE_CASES)))
@@ -237,12 +359,6 @@ def test_import_is_lazy() -> None:
         "assert not any(n.split('.')[0] in ('numpy', 'langdetect', 'json', 'orjson') for n in new), new\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env=child_env(), cwd=REPO)
-
-
-#: Latin (with accents), Cyrillic, Greek, CJK, kana, hangul, Arabic, Devanagari, combining marks, digits.
-SCRIPTS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ   .,!?éèçñüößàäø абвгдежзийклмнопрстуя"
-SCRIPTS += "αβγδεζηθικλμνξοπρστυ 你好世界中文字 あいうアイウ 한국어 ابتثجحخ कखगघ ḀẠỹ 0123456789@:/"
-SCRIPTS += "\u0300\u0301\u0303\u0309\u0323"
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
