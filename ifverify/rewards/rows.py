@@ -41,7 +41,8 @@ class ConstraintCache:
         return self._registry if self._registry is not None else default_registry()
 
     def build(self, name: str, params: Mapping[str, Any] | None, text: str | None) -> Constraint:
-        key = json.dumps([name, params, text], sort_keys=True, default=repr)
+        # repr tells distinct JSON values apart; the same params in another key order only cost a rebuild.
+        key = f"{name}\0{params!r}\0{text!r}"
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
@@ -73,23 +74,36 @@ def constraints_of(row: Mapping[str, Any], cache: ConstraintCache) -> list[Const
     raise RowError("constraints", "missing: give 'constraints' or IFEval's 'instruction_id_list' + 'kwargs'")
 
 
+_SEQUENCES = (list, tuple)
+_MAPPINGS = (dict,)
+
+
+def _is_seq(value: Any) -> bool:
+    """A list-like value that is not text (concrete types first: ABC checks are slow on the hot path)."""
+    return type(value) in _SEQUENCES or (isinstance(value, Sequence) and not isinstance(value, str | bytes))
+
+
+def _is_map(value: Any) -> bool:
+    return type(value) in _MAPPINGS or isinstance(value, Mapping)
+
+
 def _native(specs: Any, cache: ConstraintCache) -> list[Constraint]:
     if isinstance(specs, str):
         try:
             specs = json.loads(specs)
         except ValueError as exc:
             raise RowError("constraints", f"not valid JSON ({exc})") from None
-    if not isinstance(specs, Sequence) or isinstance(specs, str):
+    if not _is_seq(specs):
         raise RowError("constraints", f"expected a list of constraints, got {type(specs).__name__}")
     built = []
     for i, spec in enumerate(specs):
-        if not isinstance(spec, Mapping):
+        if not _is_map(spec):
             raise RowError(f"constraints[{i}]", f'expected an object like {{"id": ...}}, got {spec!r}')
         name = spec.get("id")
         if not isinstance(name, str):
             raise RowError(f"constraints[{i}].id", f"expected a constraint id string, got {name!r}")
         params = spec.get("params")
-        if params is not None and not isinstance(params, Mapping):
+        if params is not None and not _is_map(params):
             raise RowError(f"constraints[{i}].params", f"expected an object, got {params!r}")
         try:
             built.append(cache.build(name, params, spec.get("text")))
@@ -101,15 +115,15 @@ def _native(specs: Any, cache: ConstraintCache) -> list[Constraint]:
 
 
 def _ifeval(ids: Any, kwargs: Any, cache: ConstraintCache) -> list[Constraint]:
-    if not isinstance(ids, Sequence) or isinstance(ids, str):
+    if not _is_seq(ids):
         raise RowError("instruction_id_list", f"expected a list of ids, got {ids!r}")
     if kwargs is None:
         kwargs = [None] * len(ids)
-    if not isinstance(kwargs, Sequence) or isinstance(kwargs, str) or len(kwargs) != len(ids):
+    if not _is_seq(kwargs) or len(kwargs) != len(ids):
         raise RowError("kwargs", f"expected a list of {len(ids)} objects (one per instruction id)")
     built = []
     for i, (name, params) in enumerate(zip(ids, kwargs, strict=True)):
-        if params is not None and not isinstance(params, Mapping):
+        if params is not None and not _is_map(params):
             raise RowError(f"kwargs[{i}]", f"expected an object, got {params!r}")
         if not isinstance(name, str):
             raise RowError(f"instruction_id_list[{i}]", f"expected an id string, got {name!r}")
