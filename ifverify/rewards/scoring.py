@@ -33,10 +33,18 @@ def strict_verdict(constraint: HardConstraint, text: str) -> bool:
 
 
 def loose_verdict(constraint: HardConstraint, text: str, variants: Sequence[str] | None = None) -> bool:
-    """True when any loose variant of ``text`` (see module doc) is non-blank and passes."""
+    """True when any loose variant of ``text`` (see module doc) is non-blank and passes.
+
+    Checks are pure, so a variant equal to one already tried (a text without ``*`` repeats half of
+    them) is not checked again: the verdict is the same, the work is not.
+    """
     if strict_verdict(constraint, text):
         return True
+    tried = {text}
     for variant in (variants or loose_variants(text))[1:]:
+        if variant in tried:
+            continue
+        tried.add(variant)
         if variant.strip() and constraint.check(variant):
             return True
     return False
