@@ -173,10 +173,11 @@ def _resolve_classifier(classifier: SoftScorer | str | os.PathLike[str] | None) 
     if isinstance(classifier, str | os.PathLike):
         from ifverify.verifiers.classifier import shared_classifier
 
+        path = os.fspath(classifier)
         try:
-            classifier = shared_classifier(os.fspath(classifier))
+            classifier = shared_classifier(path)
         except Exception as exc:
-            raise ClassifierError(f"cannot load the classifier {os.fspath(classifier)!r}: {exc}") from exc
+            raise ClassifierError(f"cannot load the classifier {path!r}: {exc}") from exc
     if not callable(getattr(classifier, "score_pairs", None)):
         raise ClassifierError(f"classifier must have score_pairs(pairs) or be a folder path, got {classifier!r}")
     try:
