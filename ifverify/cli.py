@@ -95,13 +95,17 @@ def plugins(as_json: bool) -> None:
 
 
 def _add_commands() -> None:
+    from ifverify.backends_cmd import openrlhf
     from ifverify.check_cmd import check
     from ifverify.data.pseudo_cmd import pseudo_label, validate_labels
     from ifverify.data_cmd import data
     from ifverify.rm_cmd import rm
+    from ifverify.train_cmd import train
 
     cli.add_command(check)
     cli.add_command(rm)
+    cli.add_command(train)
+    cli.add_command(openrlhf)
     data.add_command(pseudo_label)
     data.add_command(validate_labels)
     cli.add_command(data)

@@ -1,0 +1,160 @@
+"""OpenRLHF (``openrlhf==0.11.2``) backend: a reward-function file and the JSONL data it reads.
+
+OpenRLHF loads a Python file given as ``--reward.remote_url path/to/openrlhf_reward.py`` and calls its
+``reward_func(queries, prompts, labels)`` once per sample, with lists of length 1.  ``query`` is the
+prompt and the response decoded *with* special tokens; ``label`` is the row's ``--data.label_key``
+value.  :func:`reward_file_path` gives that file (``ifverify openrlhf reward-file`` prints it)::
+
+    ifverify openrlhf reward-file --write reward_ifverify.py
+    python -m openrlhf.cli.train_ppo_ray ... --data.prompt_data train.jsonl --data.input_key prompt \\
+        --data.label_key label --reward.remote_url reward_ifverify.py
+
+:func:`write_openrlhf_jsonl` writes curriculum rows as that training data: ``prompt`` (the text) and
+``label`` (the row's constraints as a JSON string).  This module also holds the response extraction
+(:func:`extract_response`) and label parsing (:func:`label_columns`) the reward file uses.  Importing it
+imports neither torch nor openrlhf.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+#: Special tokens stripped from the end (and the start) of a decoded query: the end-of-turn, end-of-text
+#: and padding tokens of the common chat templates (ChatML/Qwen, Llama 2/3, Mistral, Gemma, Phi, GPT-2).
+#: Any other ``<|...|>`` token at the end is stripped too.
+SPECIAL_TOKENS: tuple[str, ...] = (
+    "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "<|end|>", "<|eom_id|>", "<|im_start|>",
+    "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|assistant|>", "<|user|>",
+    "</s>", "<s>", "<eos>", "<bos>", "<pad>", "<end_of_turn>", "<start_of_turn>", "[PAD]", "[SEP]", "[CLS]",
+)
+
+#: Markers that open the assistant's turn, used when the prompt cannot be found in the query.
+ASSISTANT_MARKERS: tuple[str, ...] = (
+    "<|im_start|>assistant\n", "<|start_header_id|>assistant<|end_header_id|>\n\n", "<|assistant|>\n",
+    "<start_of_turn>model\n", "[/INST]",
+)
+
+_TRAILING_TOKEN = re.compile(r"<\|[^<>|\s]{1,64}\|>\s*$")
+_IFEVAL_KEYS = ("instruction_id_list", "kwargs")
+
+
+def strip_special_tokens(text: str) -> str:
+    """``text`` without the special tokens (and whitespace) around it.
+
+    Strips, repeatedly, any token of :data:`SPECIAL_TOKENS` or any ``<|...|>`` token at the end, and any
+    token of :data:`SPECIAL_TOKENS` at the start.  Tokens inside the text are kept.
+    """
+    text = text.strip()
+    changed = True
+    while changed and text:
+        changed = False
+        for token in SPECIAL_TOKENS:
+            if text.endswith(token):
+                text, changed = text[: -len(token)].rstrip(), True
+            if text.startswith(token):
+                text, changed = text[len(token):].lstrip(), True
+        match = _TRAILING_TOKEN.search(text)
+        if match:
+            text, changed = text[: match.start()].rstrip(), True
+    return text
+
+
+def strip_prompt(query: str, prompt: str | None) -> str:
+    """The part of ``query`` after ``prompt``.
+
+    The prompt is removed when the query starts with it (OpenRLHF's case), or, should decoding have
+    changed it, after its first occurrence; failing both, after the last assistant-turn marker of
+    :data:`ASSISTANT_MARKERS`; failing that, the query is returned whole.
+    """
+    if prompt:
+        if query.startswith(prompt):
+            return query[len(prompt):]
+        at = query.find(prompt)
+        if at >= 0:
+            return query[at + len(prompt):]
+        stripped = prompt.strip()
+        if stripped and (at := query.find(stripped)) >= 0:
+            return query[at + len(stripped):]
+    best = -1
+    for marker in ASSISTANT_MARKERS:
+        at = query.rfind(marker)
+        if at >= 0:
+            best = max(best, at + len(marker))
+    return query[best:] if best >= 0 else query
+
+
+def extract_response(query: str, prompt: str | None) -> str:
+    """The model's response in an OpenRLHF query: the prompt and the special tokens removed."""
+    if not isinstance(query, str):
+        raise TypeError(f"query must be a string, got {type(query).__name__}")
+    return strip_special_tokens(strip_prompt(query, prompt if isinstance(prompt, str) else None))
+
+
+def label_columns(label: Any) -> dict[str, Any]:
+    """The Reward columns a label carries: ``{"constraints": [...]}`` or IFEval's two lists.
+
+    ``label`` is a JSON string (or the decoded value): a list of native constraint specs, an object with
+    ``constraints``, or an object with IFEval's ``instruction_id_list`` and ``kwargs``.  Raises
+    ``ValueError`` on anything else.
+    """
+    if isinstance(label, bytes):
+        label = label.decode("utf-8")
+    if isinstance(label, str):
+        try:
+            label = json.loads(label)
+        except ValueError as exc:
+            raise ValueError(f"label is not valid JSON ({exc}): {label[:80]!r}") from None
+    if isinstance(label, list | tuple):
+        return {"constraints": list(label)}
+    if isinstance(label, Mapping):
+        if label.get("constraints") is not None:
+            return {"constraints": label["constraints"]}
+        if label.get("instruction_id_list") is not None:
+            return {key: label.get(key) for key in _IFEVAL_KEYS}
+        raise ValueError("label object needs 'constraints' or 'instruction_id_list' (+ 'kwargs')")
+    raise ValueError(f"label must be a JSON list of constraints or an object, got {type(label).__name__}")
+
+
+def row_label(row: Mapping[str, Any]) -> str:
+    """A curriculum (or IFEval) row's label: its constraints as a JSON string."""
+    if row.get("constraints") is not None:
+        constraints = row["constraints"]
+        if isinstance(constraints, str):
+            constraints = json.loads(constraints)
+        return json.dumps(constraints, ensure_ascii=False, sort_keys=True)
+    if row.get("instruction_id_list") is not None:
+        return json.dumps({key: row.get(key) for key in _IFEVAL_KEYS}, ensure_ascii=False, sort_keys=True)
+    raise ValueError(f"row {row.get('id', '?')!r} has neither 'constraints' nor 'instruction_id_list'")
+
+
+def reward_file_path() -> Path:
+    """The path of the reward-function file to pass as ``--reward.remote_url``."""
+    return Path(__file__).with_name("openrlhf_reward.py")
+
+
+def write_openrlhf_jsonl(rows: Iterable[Mapping[str, Any]], out_path: str | Path) -> int:
+    """Write rows as OpenRLHF prompt data, one JSON object a line; returns the number of rows.
+
+    Each line has ``prompt`` (the row's prompt text; use ``--data.input_key prompt`` with
+    ``--data.apply_chat_template``), ``label`` (the constraints as a JSON string; ``--data.label_key
+    label``), and the row's ``id``, ``level`` and ``seed_id`` where present.
+    """
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with out.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            prompt = row.get("prompt")
+            if not isinstance(prompt, str):
+                raise ValueError(f"row {row.get('id', '?')!r}: 'prompt' must be a string, got {prompt!r}")
+            record: dict[str, Any] = {"prompt": prompt, "label": row_label(row)}
+            for key in ("id", "level", "seed_id"):
+                if key in row:
+                    record[key] = row[key]
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count

@@ -1,0 +1,129 @@
+"""ifverify's reward function for OpenRLHF 0.11.2: pass this file as ``--reward.remote_url``.
+
+OpenRLHF loads this file by path and calls ``reward_func(queries, prompts, labels)`` once per sample
+(lists of length 1).  For each sample the response is the query without the prompt and the special
+tokens; the label is the row's constraints as JSON (a list of native specs, or IFEval's
+``{"instruction_id_list": [...], "kwargs": [...]}``).  The file needs ``ifverify`` installed where
+the reward runs; copy it anywhere (``ifverify openrlhf reward-file --write PATH``).
+
+Configuration, read once when OpenRLHF loads the file (a bad value fails there, loudly):
+
+- ``IFVERIFY_AGGREGATION``: ``mean`` (default), ``all`` or ``weighted``;
+- ``IFVERIFY_WEIGHTS``: for ``weighted``, a JSON object of weights by constraint id, alias or kind;
+- ``IFVERIFY_MODE``: ``strict`` (default) or ``loose``;
+- ``IFVERIFY_CLASSIFIER``: the folder of a saved classifier, for soft constraints.
+
+The answer is ``{"rewards": tensor, "scores": tensor, "extra_logs": {...}}`` (lists without torch).
+``extra_logs`` has the same keys for every sample, as OpenRLHF stacks them per key across samples:
+``ifverify/failures`` (samples that could not be scored), ``ifverify/constraint_pass_rate`` (the
+fraction of the sample's constraints it satisfied), and, for every registered constraint id,
+``ifverify/checked/<id>`` (1.0 when the sample carries that constraint) and ``ifverify/passed/<id>``
+(1.0 when it carries and satisfies it); a type's pass rate is mean(passed) / mean(checked).
+``reward_func`` never raises: OpenRLHF logs reward exceptions at INFO level and trains on nothing, so a
+sample that cannot be scored gets 0.0 and counts in ``ifverify/failures``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from ifverify.backends.openrlhf import extract_response, label_columns
+from ifverify.constraints.registry import default_registry
+from ifverify.rewards.reward import Reward, SampleResult
+
+log = logging.getLogger("ifverify.backends.openrlhf")
+
+FAILURES_KEY = "ifverify/failures"
+PASS_RATE_KEY = "ifverify/constraint_pass_rate"
+CHECKED_PREFIX = "ifverify/checked/"
+PASSED_PREFIX = "ifverify/passed/"
+
+
+def _make_reward() -> Reward:
+    """The Reward configured by the ``IFVERIFY_*`` environment variables."""
+    weights = os.environ.get("IFVERIFY_WEIGHTS")
+    return Reward(aggregation=os.environ.get("IFVERIFY_AGGREGATION", "mean"),
+                  mode=os.environ.get("IFVERIFY_MODE", "strict"),
+                  weights=json.loads(weights) if weights else None,
+                  classifier=os.environ.get("IFVERIFY_CLASSIFIER") or None,
+                  on_error="zero", name="ifverify_openrlhf")
+
+
+REWARD: Reward = _make_reward()
+CONSTRAINT_IDS: tuple[str, ...] = tuple(sorted(default_registry().ids()))
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - OpenRLHF always has torch
+        return None
+    return torch
+
+
+def _score_one(query: Any, prompt: Any, label: Any) -> SampleResult:
+    """One sample's result; a failure becomes reward 0.0 with its error (never raises)."""
+    try:
+        response = extract_response(query, prompt)
+        columns = {key: [value] for key, value in label_columns(label).items()}
+        result = REWARD.score_batch(completions=[response], **columns)[0]
+    except Exception as exc:
+        REWARD.failures += 1
+        log.warning("ifverify reward: a sample could not be scored: %s: %s", type(exc).__name__, exc)
+        return SampleResult(0.0, [], f"{type(exc).__name__}: {exc}")
+    if result.reward is None:
+        return SampleResult(0.0, result.results, result.error or "no reward")
+    return result
+
+
+def _logs(results: Sequence[SampleResult]) -> dict[str, float]:
+    """The batch's extra logs, averaged over its samples (the same keys every call)."""
+    n = max(1, len(results))
+    logs = {FAILURES_KEY: float(sum(r.error is not None for r in results)), PASS_RATE_KEY: 0.0}
+    checked = dict.fromkeys(CONSTRAINT_IDS, 0.0)
+    passed = dict.fromkeys(CONSTRAINT_IDS, 0.0)
+    for result in results:
+        verdicts = [r for r in result.results if r.verdict is not None]
+        if verdicts:
+            logs[PASS_RATE_KEY] += sum(bool(r.verdict) for r in verdicts) / len(verdicts) / n
+        for ids in {r.id for r in verdicts}:
+            mine = [bool(r.verdict) for r in verdicts if r.id == ids]
+            if ids in checked:
+                checked[ids] += 1.0 / n
+                passed[ids] += sum(mine) / len(mine) / n
+    logs.update({CHECKED_PREFIX + key: value for key, value in checked.items()})
+    logs.update({PASSED_PREFIX + key: value for key, value in passed.items()})
+    return logs
+
+
+def reward_func(queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence[Any],
+                **kwargs: Any) -> dict[str, Any]:
+    """OpenRLHF's reward function: ``{"rewards", "scores", "extra_logs"}`` for the samples.  Never raises."""
+    try:
+        n = len(queries)
+        prompts = list(prompts) if prompts is not None else [None] * n
+        labels = list(labels) if labels is not None else [None] * n
+        results = [_score_one(q, prompts[i] if i < len(prompts) else None, labels[i] if i < len(labels) else None)
+                   for i, q in enumerate(queries)]
+    except Exception as exc:  # the batch itself is malformed
+        log.warning("ifverify reward: malformed call: %s: %s", type(exc).__name__, exc)
+        try:
+            n = len(queries)
+        except Exception:
+            n = 1
+        results = [SampleResult(0.0, [], f"{type(exc).__name__}: {exc}") for _ in range(n)]
+    rewards = [float(r.reward or 0.0) for r in results]
+    try:
+        logs = _logs(results)
+    except Exception as exc:  # pragma: no cover - defensive
+        log.warning("ifverify reward: extra logs failed: %s", exc)
+        logs = {FAILURES_KEY: float(len(results))}
+    torch = _torch()
+    if torch is None:
+        return {"rewards": rewards, "scores": list(rewards), "extra_logs": logs}
+    return {"rewards": torch.tensor(rewards, dtype=torch.float32),
+            "scores": torch.tensor(rewards, dtype=torch.float32), "extra_logs": logs}

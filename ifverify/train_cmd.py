@@ -1,0 +1,44 @@
+"""``ifverify train --config FILE [--dry-run]``: GRPO on the configured backend (trl, openrlhf or verl).
+
+Exit codes: 0 success (or a dry run), 2 a bad config (one line naming the file and the key path),
+1 an error in the run (a missing backend package, a failed conversion, a non-zero trainer exit).
+``--dry-run`` prints the plan (for openrlhf/verl the conversion target and the shell-quoted command)
+and imports neither torch nor trl.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+class _RunError(click.ClickException):
+    """An error in the run (exit code 1), printed without a traceback."""
+
+    exit_code = 1
+
+
+@click.command("train")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The YAML config (backend, policy, curriculum, reward, generation, trainer).")
+@click.option("--dry-run", is_flag=True, help="Print exactly what would run, and stop.")
+def train(config_path: str, dry_run: bool) -> None:
+    """Run GRPO with ifverify rewards on the backend named in the config."""
+    from ifverify.backends.config import ConfigError, load_config
+    from ifverify.backends.dispatch import BackendUnavailable, plan, run
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    the_plan = plan(config)
+    click.echo(the_plan.summary())
+    if dry_run:
+        return
+    try:
+        result = run(the_plan)
+    except BackendUnavailable as exc:
+        raise _RunError(str(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise _RunError(f"{type(exc).__name__}: {exc}") from None
+    if isinstance(result, int) and not isinstance(result, bool) and result != 0:
+        raise _RunError(f"{the_plan.backend} exited with code {result}")
