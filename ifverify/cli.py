@@ -100,12 +100,14 @@ def _add_commands() -> None:
     from ifverify.data.pseudo_cmd import pseudo_label, validate_labels
     from ifverify.data_cmd import data
     from ifverify.rm_cmd import rm
+    from ifverify.serve_cmd import serve
     from ifverify.train_cmd import train
 
     cli.add_command(check)
     cli.add_command(rm)
     cli.add_command(train)
     cli.add_command(openrlhf)
+    cli.add_command(serve)
     data.add_command(pseudo_label)
     data.add_command(validate_labels)
     cli.add_command(data)
