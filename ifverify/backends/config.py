@@ -97,7 +97,6 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "args": {"type": "array", "items": {"type": "string"}},
                 "flags": {"type": "object"},
-                "ray": {"type": "object"},
                 "vllm": {"type": "object"},
             },
         },

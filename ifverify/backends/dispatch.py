@@ -15,7 +15,7 @@ Rules:
   to ``<output_dir>/data/train.jsonl`` with a ``label`` column, or ``<output_dir>/data/train.parquet``) and
   the command line as a list.  Those backends have no level swap: both modes run one ordered pass.
   Extra backend settings are appended after the built flags (so they win where the trainer takes the last
-  value): OpenRLHF ``openrlhf.ray`` / ``openrlhf.vllm`` keys as ``--ray.<key>`` / ``--vllm.<key>``, then
+  value): OpenRLHF ``openrlhf.vllm`` keys as ``--vllm.<key>``, then
   ``openrlhf.flags`` as ``--<key> <value>`` (``true`` alone as ``--<key>``, ``false`` left out), then
   ``openrlhf.args`` verbatim; verl ``verl.settings`` as ``<key>=<value>``, then ``verl.overrides`` verbatim.
 - The command starts with ``python``; :func:`run` replaces it with ``sys.executable``.
@@ -150,28 +150,28 @@ def verl_reward_path() -> str:
 def openrlhf_command(config: Config, data_path: str) -> list[str]:
     """The ``openrlhf.cli.train_ppo_ray`` command line (OpenRLHF 0.11.2 dotted flags)."""
     t, g = config.trainer, config.generation
+    # Flag names checked against the argument parser of openrlhf 0.11.2 (openrlhf/cli/train_ppo_ray.py).
     cmd = [
         "python", "-m", OPENRLHF_MODULE,
-        "--pretrain", config.policy["model"],  # unsure: 0.11.2 may spell it --actor.pretrain
-        "--data.prompt_data", data_path,
+        "--actor.model_name_or_path", config.policy["model"],
+        "--data.prompt_dataset", data_path,
         "--data.input_key", "prompt",
         "--data.label_key", "label",
-        "--data.prompt_max_len", _fmt(g["max_prompt_length"]),  # unsure of the dotted name
-        "--rollout.generate_max_len", _fmt(g["max_completion_length"]),  # unsure of the dotted name
-        "--rollout.temperature", _fmt(g["temperature"]),  # unsure of the dotted name
+        "--data.max_len", _fmt(g["max_prompt_length"] + g["max_completion_length"]),  # prompt + response
+        "--rollout.max_new_tokens", _fmt(g["max_completion_length"]),
+        "--rollout.temperature", _fmt(g["temperature"]),
         "--rollout.n_samples_per_prompt", _fmt(t["num_generations"]),
         "--reward.remote_url", openrlhf_reward_path(),
         "--algo.advantage.estimator", "group_norm",
-        "--actor.learning_rate", _fmt(t["learning_rate"]),  # unsure of the dotted name
-        "--algo.kl.init_kl_coef", _fmt(t["kl_coef"]),  # unsure of the dotted name
-        "--ckpt.save_path", t["output_dir"],  # unsure of the dotted name
-        "--train.seed", _fmt(t["seed"]),  # unsure of the dotted name
+        "--actor.adam.lr", _fmt(t["learning_rate"]),
+        "--algo.kl.init_coef", _fmt(t["kl_coef"]),
+        "--ckpt.output_dir", t["output_dir"],
+        "--train.seed", _fmt(t["seed"]),
     ]
     o = config.openrlhf
-    for group in ("ray", "vllm"):  # unsure: the dotted group names for Ray resources and vLLM engines
-        for key, value in (o.get(group) or {}).items():
-            cmd += _flag(f"{group}.{key}", value)
-    for key, value in (o.get("flags") or {}).items():
+    for key, value in (o.get("vllm") or {}).items():  # vLLM engine settings: --vllm.<key>
+        cmd += _flag(f"vllm.{key}", value)
+    for key, value in (o.get("flags") or {}).items():  # any other dotted flag, e.g. actor.num_gpus_per_node
         cmd += _flag(key, value)
     cmd += [str(a) for a in o.get("args") or []]
     return cmd

@@ -155,25 +155,28 @@ def test_dry_run_openrlhf_command() -> None:
     target = f"{OUT}/data/train.jsonl"
     expected = [
         "python", "-m", "openrlhf.cli.train_ppo_ray",
-        "--pretrain", "models/SmolLM2-135M-Instruct",
-        "--data.prompt_data", target,
+        "--actor.model_name_or_path", "models/SmolLM2-135M-Instruct",
+        "--data.prompt_dataset", target,
         "--data.input_key", "prompt",
         "--data.label_key", "label",
-        "--data.prompt_max_len", "512",
-        "--rollout.generate_max_len", "256",
+        "--data.max_len", "768",
+        "--rollout.max_new_tokens", "256",
         "--rollout.temperature", "1.0",
         "--rollout.n_samples_per_prompt", "5",
         "--reward.remote_url", _openrlhf_reward(),
         "--algo.advantage.estimator", "group_norm",
-        "--actor.learning_rate", "1e-06",
-        "--algo.kl.init_kl_coef", "0.0",
-        "--ckpt.save_path", OUT,
+        "--actor.adam.lr", "1e-06",
+        "--algo.kl.init_coef", "0.0",
+        "--ckpt.output_dir", OUT,
         "--train.seed", "0",
-        "--ray.actor_num_gpus_per_node", "1",
         "--vllm.num_engines", "1",
+        "--actor.num_gpus_per_node", "1",
     ]
     the_plan = plan(config)
     assert the_plan.command == expected
+    parser_flags = _openrlhf_parser_flags()
+    if parser_flags is not None:  # every dotted flag we emit exists in the installed openrlhf's parser
+        assert {a for a in expected if a.startswith("--")} <= parser_flags
     assert the_plan.conversion == {"format": "openrlhf-jsonl", "source": DATA, "target": target,
                                    "levels": [1, 2, 3, 4, 5]}
     code, output = _dry_run("openrlhf")
@@ -267,3 +270,20 @@ def test_missing_backend_package_exits_1(monkeypatch: pytest.MonkeyPatch) -> Non
     result = CliRunner().invoke(_group(), ["train", "--config", str(CONFIGS / "verl.yaml")])
     assert result.exit_code == 1
     assert 'pip install "ifverify[verl]"' in result.output and "Traceback" not in result.output
+
+
+def _openrlhf_parser_flags() -> set[str] | None:
+    """The flags declared in the installed openrlhf's train_ppo_ray parser (read as text: importing it needs
+    ray and CUDA), or None when openrlhf is not installed."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.find_spec("openrlhf")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    source = Path(next(iter(spec.submodule_search_locations))) / "cli" / "train_ppo_ray.py"
+    text = source.read_text(encoding="utf-8")
+    flags = set(re.findall(r'"(--[a-z_.]+)"', text))
+    for prefix in ("actor", "critic"):  # flags built per model prefix: f"--{prefix}.adam.lr"
+        flags |= {f"--{prefix}{rest}" for rest in re.findall(r'f"--\{prefix\}([a-z_.]+)"', text)}
+    return flags
