@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -47,6 +48,30 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
+def chunk_size(rows: int, workers: int) -> int:
+    """Rows per task: about four tasks per worker (so a slow chunk does not leave a worker idle at the
+    end), between 16 and ``_CHUNK`` rows; one process takes ``_CHUNK``."""
+    if workers <= 1:
+        return _CHUNK
+    return max(16, min(_CHUNK, -(-rows // (4 * workers))))
+
+
+def worker_pool(workers: int, *, fork: bool = True) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes that start warm.
+
+    The tokenizers and language profiles are loaded here first; where the platform can fork, the
+    workers are forked from this process and share them, instead of each spending a second loading
+    its own.  Elsewhere, or with ``fork=False`` (a process that has run torch must not fork: its
+    OpenMP threads do not survive it), they are started fresh and load on first use.
+    """
+    from ifverify.verifiers import warm_up
+
+    if not fork or "fork" not in multiprocessing.get_all_start_methods():
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    warm_up()
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+
+
 def _load(input_path: str, responses_path: str | None) -> tuple[list[Any], list[LineError]]:
     """Input items in order: (line, row) to score, or a LineError; plus errors from the responses file."""
     responses: dict[str, Any] | None = None
@@ -64,12 +89,12 @@ def _load(input_path: str, responses_path: str | None) -> tuple[list[Any], list[
 def _score(items: list[Any], mode: str, workers: int, detail: bool, progress: bool,
            classifier: str | None = None) -> list[dict[str, Any]]:
     todo = [item for item in items if not isinstance(item, LineError)]
-    chunks = [(chunk, mode, detail, classifier) for chunk in _chunks(todo, _CHUNK)]
+    chunks = [(chunk, mode, detail, classifier) for chunk in _chunks(todo, chunk_size(len(todo), workers))]
     scored: list[dict[str, Any]] = []
     bar_file = sys.stderr if progress else open(os.devnull, "w")  # noqa: SIM115
     with click.progressbar(length=len(todo), label="checking", file=bar_file) as bar:
         if workers > 1 and len(chunks) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with worker_pool(workers, fork=not classifier) as pool:
                 for done in pool.map(_evaluate_chunk, chunks):
                     scored.extend(done)
                     bar.update(len(done))

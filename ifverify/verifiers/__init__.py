@@ -16,3 +16,15 @@ def hard_types() -> list[type[HardConstraint]]:
     for family in FAMILIES:
         types.extend(import_module(f"ifverify.verifiers.{family}").TYPES)
     return types
+
+
+def warm_up() -> None:
+    """Load the heavy shared resources now (NLTK's Punkt and word tokenizers, the language profiles).
+
+    They load lazily on first use anyway; calling this first lets worker processes forked afterwards
+    share them instead of each loading its own copy.
+    """
+    from ifverify.verifiers import langid, text
+
+    text.warm_up()
+    langid.warm_up()

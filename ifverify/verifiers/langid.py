@@ -53,7 +53,6 @@ numpy, langdetect and the profiles load on first use.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import random
@@ -247,6 +246,7 @@ class _Model:
         self.stream: NDArray[np.uint32] = numpy.frombuffer(_stream(_STREAM_WORDS), dtype="<u4")
         self.first_pair = _gauss_pair(self.stream[:4].tolist())  # trials 0 and 1: the same for every text
         self.factory: Any = None  # langdetect's own, only where ``fast`` is False
+        self.compiled = _compiled_trials(self) if self.fast else None
 
     def _index(self, n_words: list[list[int]], grams: list[str], counts: Iterable[Any], sizes: list[int]) -> None:
         """One sorted index over all profiles' n-grams (numpy, no per-entry Python work).
@@ -420,6 +420,11 @@ def _model() -> _Model:
     return _MODEL
 
 
+def warm_up() -> None:
+    """Load the language profiles now rather than on the first detection."""
+    _model()
+
+
 class _Draws:
     """The n-gram rows that successive ``choice`` calls pick, read off the shared generator stream."""
 
@@ -548,6 +553,44 @@ def _average(
     return total
 
 
+def _compiled_trials(model: _Model) -> tuple[Callable[..., int], bool] | None:
+    """The compiled trial loop and the sum it must use, or None (not built, or not exact here).
+
+    It is used only where it provably computes what the Python path computes: its float sum must
+    equal Python's ``sum`` on probes that tell the plain from the compensated sum apart, and its
+    ``gauss`` pairs must equal :func:`_gauss_pair` along the stream.
+    """
+    try:
+        from ifverify.verifiers import _langid_trials as compiled
+    except ImportError:
+        return None
+    np = model.np
+    probes = [[1e16, 1.0, -1e16], [0.1] * 10, [1.0, 1e-16, 1e-16, 1e-16, -1.0], [3.0, 1e-17, -3.0, 2e-17],
+              [1.0 / (k + 1) for k in range(55)], [2.0**-k for k in range(60)][::-1]]
+    modes = [compensated for compensated in (False, True)
+             if all(compiled.float_sum(np.array(p, dtype=np.float64), compensated) == sum(p) for p in probes)]
+    if len(modes) != 1:
+        return None
+    words = model.stream_words(260)[:260].tolist()
+    if any(compiled.gauss(*words[at : at + 4]) != _gauss_pair(words[at : at + 4]) for at in range(0, 256, 3)):
+        return None
+    return compiled.trials, modes[0]
+
+
+def _run_trials(model: _Model, data: bytes, matrix: NDArray[np.float64], *, decide: bool) -> NDArray[np.float64] | int:
+    """:func:`_average` on the n-gram rows ``data`` (C ints), by the compiled loop where there is one."""
+    np = model.np
+    if model.compiled is None:
+        return _average(model, np.frombuffer(data, dtype=np.intc), matrix, decide)
+    trials, compensated = model.compiled
+    out = np.empty(matrix.shape[1])
+    while True:
+        found = trials(model.stream, data, matrix, matrix.shape[1], model.uniform, out, compensated, decide)
+        if found != -2:
+            return out if found == -1 else found
+        model.stream_words(2 * len(model.stream))  # a text that needs more of the stream
+
+
 def _vector(text: str) -> list[float] | None:
     """langdetect's averaged per-language vector (profile order) for ``text``; None if it raises."""
     model = _model()
@@ -556,7 +599,7 @@ def _vector(text: str) -> list[float] | None:
     data, matrix = model.features(model.clean(text))
     if not data:
         return None
-    found = _average(model, model.np.frombuffer(data, dtype=model.np.intc), matrix)
+    found = _run_trials(model, data, matrix, decide=False)
     assert not isinstance(found, int)
     return found.tolist()
 
@@ -579,13 +622,41 @@ def _detect_uncached(text: str) -> str | None:
     data, matrix = model.features(model.clean(text))
     if not data:
         return None
-    found = _average(model, model.np.frombuffer(data, dtype=model.np.intc), matrix, decide=True)
+    found = _run_trials(model, data, matrix, decide=True)
     return model.langs[found] if isinstance(found, int) else _winner(model.langs, found.tolist())
 
 
-@functools.lru_cache(maxsize=4096)
-def _detect_cached(text: str) -> str | None:
-    return _detect_uncached(text)
+class _DetectMemo:
+    """``_detect_uncached`` remembered per text (the most recent 4,096 texts), fillable in bulk."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.lock = size, threading.Lock()
+        self.items: dict[str, str | None] = {}
+
+    def __call__(self, text: str) -> str | None:
+        found = self.items.get(text, _MISSING)
+        if found is _MISSING:
+            found = _detect_uncached(text)
+            self.put(text, found)
+        return cast("str | None", found)
+
+    def get(self, text: str) -> Any:
+        """The remembered answer, or ``_MISSING``."""
+        return self.items.get(text, _MISSING)
+
+    def put(self, text: str, found: str | None) -> None:
+        with self.lock:
+            if len(self.items) >= self.size:
+                del self.items[next(iter(self.items))]
+            self.items[text] = found
+
+    def cache_clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+_MISSING = object()
+_detect_cached = _DetectMemo(4096)
 
 
 def detect(text: str) -> str:

@@ -50,6 +50,11 @@ def _tools() -> dict[str, Any]:
     return _TOOLS
 
 
+def warm_up() -> None:
+    """Build the tokenizers now rather than on first use."""
+    _tools()
+
+
 @lru_cache(maxsize=_CACHE)
 def sentences(text: str) -> tuple[str, ...]:
     """Sentences by NLTK's English Punkt model, as ``nltk.sent_tokenize`` gives them."""

@@ -187,6 +187,50 @@ def test_stream_is_extended_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(model.stream) >= 1024
 
 
+def test_compiled_loop_extends_the_stream_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(langid, "_STREAM_WORDS", 4)
+    model = langid._Model()
+    assert model.compiled is not None
+    monkeypatch.setattr(model, "stream", model.stream[:4])  # shorter than even the probe needed
+    text = "Ceci est une phrase écrite en français, assez longue pour plusieurs blocs."
+    data, matrix = model.features(model.clean(text))
+    vector = langid._run_trials(model, data, matrix, decide=False)
+    assert not isinstance(vector, int)
+    assert vector.tolist() == langdetect_probabilities(text)
+    assert len(model.stream) > 4
+
+
+def test_compiled_trials_are_built_and_used() -> None:
+    """The install builds the C loop on this kind of machine; the other tests then exercise it."""
+    assert langid._model().compiled is not None
+
+
+def test_compiled_and_numpy_loops_agree_to_the_bit(responses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    model = langid._model()
+    assert model.compiled is not None
+    texts = list(dict.fromkeys(v for response in responses[::2] for v in loose_variants(response)))
+    texts += [case for case in EDGE_CASES if len(case) < 1000]
+    features = [model.features(model.clean(text)) for text in texts]
+    features = [(data, matrix) for data, matrix in features if data]
+    compiled = [langid._run_trials(model, data, matrix, decide=decide)
+                for data, matrix in features for decide in (False, True)]
+    monkeypatch.setattr(model, "compiled", None)
+    numpy_loop = [langid._run_trials(model, data, matrix, decide=decide)
+                  for data, matrix in features for decide in (False, True)]
+    assert len(compiled) > 2000
+    for ours, theirs in zip(compiled, numpy_loop, strict=True):
+        if isinstance(theirs, int):
+            assert ours == theirs
+        else:
+            assert not isinstance(ours, int) and ours.tolist() == theirs.tolist()
+
+
+def test_compiled_loop_is_refused_where_its_sum_is_not_pythons(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = langid._model()
+    monkeypatch.setattr(langid, "sum", lambda values: 0.5, raising=False)  # no C sum matches this "Python"
+    assert langid._compiled_trials(model) is None
+
+
 def test_falls_back_to_langdetect_itself_when_random_differs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(langid._model(), "fast", False)
     langid._detect_cached.cache_clear()
