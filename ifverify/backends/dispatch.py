@@ -19,26 +19,39 @@ Rules:
   ``openrlhf.flags`` as ``--<key> <value>`` (``true`` alone as ``--<key>``, ``false`` left out), then
   ``openrlhf.args`` verbatim; verl ``verl.settings`` as ``<key>=<value>``, then ``verl.overrides`` verbatim.
 - The command starts with ``python``; :func:`run` replaces it with ``sys.executable``.
+- The policy (``trl``): :func:`load_policy` loads the packaged SmolLM2 GGUF (``policy.model:
+  packaged:smollm2-135m-instruct``), a ``.gguf`` file or a local checkpoint folder with
+  :func:`ifverify.data.generate.load_local_model` (float32, nothing downloaded); any other name goes to
+  ``from_pretrained`` (the local hub cache: ``HF_HUB_OFFLINE`` is set).  :func:`plan` re-checks that openrlhf/verl
+  get no GGUF policy (:func:`~ifverify.backends.config.check_policy`).
+- The summary (``trl``): after training, :func:`train_summary` turns the Trainer's ``log_history`` into one row per
+  logged step (stage, level, step, reward mean, per-constraint pass rates) and a per-level trend, with the wall
+  time; :func:`run` writes it to ``<output_dir>/train_summary.json`` and :func:`render_summary` prints it.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import shlex
 import subprocess
 import sys
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ifverify.backends.config import Config
+from ifverify.backends.config import Config, check_policy, policy_kind
 
 BACKENDS_DIR = Path(__file__).resolve().parent
 OPENRLHF_MODULE = "openrlhf.cli.train_ppo_ray"
 VERL_MODULE = "verl.trainer.main_ppo"
 VERL_REWARD_NAME = "compute_score"
+SUMMARY_FILE = "train_summary.json"
+PASS_RATE_PREFIX = "ifverify/pass_rate/"  # the key ifverify.backends.trl logs per constraint id
 INSTALL = {"trl": 'pip install "ifverify[trl]"', "openrlhf": 'pip install "ifverify[openrlhf]"',
            "verl": 'pip install "ifverify[verl]"'}
 
@@ -66,7 +79,10 @@ class Plan:
 
     def summary(self) -> str:
         """The printable description: backend, steps, and (openrlhf/verl) the shell-quoted command."""
-        lines = [f"backend: {self.backend}", f"config: {self.config.path}", f"policy: {self.config.policy['model']}"]
+        model = self.config.policy["model"]
+        loads = describe_policy(model)
+        policy = f"policy: {model}" + ("" if loads == model else f" ({loads})")
+        lines = [f"backend: {self.backend}", f"config: {self.config.path}", policy]
         lines += [f"step {i}: {step}" for i, step in enumerate(self.steps, 1)]
         if self.conversion is not None:
             lines.append(f"convert: {self.conversion['source']} -> {self.conversion['target']} "
@@ -78,6 +94,23 @@ class Plan:
         if self.reward_kwargs:
             lines.append("reward: " + json.dumps(self.reward_kwargs, sort_keys=True))
         return "\n".join(lines)
+
+
+def describe_policy(model: str) -> str:
+    """What ``policy.model`` loads, for the plan: the GGUF file (the packaged one looked up without importing
+    it, or its install command when missing) for packaged/``.gguf`` policies, else ``model`` itself."""
+    kind = policy_kind(model)
+    if kind == "hf":
+        return model
+    if kind == "gguf":
+        return f"GGUF file {model}, de-quantized to float32"
+    from ifverify.models import MissingDependencyError, default_policy_gguf
+
+    try:
+        folder, name = default_policy_gguf()
+    except MissingDependencyError as exc:
+        return f"the packaged SmolLM2-135M-Instruct GGUF, NOT INSTALLED: {exc}"
+    return f"the packaged SmolLM2-135M-Instruct GGUF {folder / name}, de-quantized to float32"
 
 
 def _fmt(value: Any) -> str:
@@ -236,7 +269,10 @@ def plan(config: Config) -> Plan:
             result.steps.append(f"train_curriculum: level after level on one optimizer (steps {per})")
         else:
             result.steps.append("train once on the levels concatenated in order (shuffle_dataset=False)")
+        result.steps.append(f"print the reward per step and per level; write them to "
+                            f"{Path(config.trainer['output_dir']) / SUMMARY_FILE}")
         return result
+    check_policy(config.backend, config.policy["model"], str(config.path))  # a GGUF policy: ConfigError
     fmt, name = ("openrlhf-jsonl", "train.jsonl") if config.backend == "openrlhf" else ("verl-parquet", "train.parquet")
     target = str(Path(config.trainer["output_dir"]) / "data" / name)
     result.conversion = {"format": fmt, "source": c["data"], "target": target, "levels": levels}
@@ -280,9 +316,9 @@ def curriculum_rows(path: str, levels: list[int]) -> list[dict[str, Any]]:
 def run(p: Plan) -> Any:
     """Do what ``p`` describes.
 
-    trl: train and return :func:`train_curriculum`'s stage list (``swap``) or ``train()``'s output
-    (``ordered``).  openrlhf/verl: convert the data, run the command and return its exit code.
-    Raises :class:`BackendUnavailable` when the backend's package is missing.
+    trl: train, write ``<output_dir>/train_summary.json`` and return a :class:`TrlRun`.  openrlhf/verl: convert
+    the data, run the command and return its exit code.  Raises :class:`BackendUnavailable` when the backend's
+    package is missing.
     """
     if p.backend == "trl":
         return _run_trl(p)
@@ -303,11 +339,60 @@ def run(p: Plan) -> Any:
     return subprocess.call(argv)
 
 
-def _run_trl(p: Plan) -> Any:
+@dataclass
+class TrlRun:
+    """What a trl run produced.
+
+    ``summary`` is :func:`train_summary`'s dict (also written to ``summary_path``); ``stages`` holds one dict per
+    ``train()`` call as :func:`~ifverify.backends.trl.train_curriculum` returns them (``ordered``: one).
+    """
+
+    summary: dict[str, Any]
+    summary_path: Path
+    stages: list[dict[str, Any]]
+
+
+def load_policy(model: str) -> tuple[Any, Any]:
+    """(model, tokenizer) for ``policy.model`` (see the module docstring); nothing is downloaded."""
+    from ifverify.data.generate import load_local_model
+
+    kind = policy_kind(model)
+    if kind == "packaged":
+        loaded, tokenizer, _ = load_local_model(None)
+    elif kind == "gguf" or Path(model).is_dir():
+        loaded, tokenizer, _ = load_local_model(model)
+    else:  # a hub name: only the local cache can serve it offline
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        loaded, tokenizer = AutoModelForCausalLM.from_pretrained(model), AutoTokenizer.from_pretrained(model)
+    return _unpacked_for_training(loaded, model), tokenizer
+
+
+def _unpacked_for_training(model: Any, name: str) -> Any:
+    """``model`` ready for the Trainer: a GGUF unpacked to dense float weights loses its GGUF quantizer.
+
+    transformers (5.24) keeps the ``GgufHfQuantizer`` on a model loaded from a GGUF file even when it unpacked
+    every weight into a plain float tensor, as it does for the packaged SmolLM2, and the Trainer then refuses to
+    fine-tune a "purely quantized" model.  The quantizer is dropped when no weight stayed packed; otherwise
+    this raises a :class:`ValueError` naming ``policy.model``.
+    """
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is None or quantizer.quantization_config.quant_method != "gguf":
+        return model
+    packed = bool(getattr(quantizer, "packed_modules", None))
+    if packed or not all(param.is_floating_point() for param in model.parameters()):
+        raise ValueError(f"policy.model: {name}: transformers kept GGUF weights packed, and packed weights "
+                         "cannot be trained; save the model de-quantized (GgufConfig(dequantize=True)) as a "
+                         "checkpoint folder and point policy.model at it")
+    quantizer.remove_quantization_config(model)
+    return model
+
+
+def _run_trl(p: Plan) -> TrlRun:
+    started = time.monotonic()
     _require("trl", "trl")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRL_TELEMETRY", "0")
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
     from ifverify.backends.trl import curriculum_datasets, make_reward_funcs, ordered_dataset, train_curriculum
@@ -317,16 +402,122 @@ def _run_trl(p: Plan) -> Any:
     by_level = curriculum_datasets(config.curriculum["data"], levels=levels,
                                    conversational=bool(config.trl.get("conversational", True)))
     stages = {lvl: by_level[lvl] for lvl in levels}
-    model_path = config.policy["model"]
-    model = AutoModelForCausalLM.from_pretrained(model_path)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    model, tokenizer = load_policy(config.policy["model"])
     reward_funcs: Any = make_reward_funcs(**p.reward_kwargs)
     trainer = GRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=reward_funcs,
                           args=GRPOConfig(**p.grpo_kwargs), train_dataset=stages[levels[0]])
+    setup_seconds = time.monotonic() - started
     steps = [s["max_steps"] for s in p.stages]
+    stage_levels: list[int | None]
     if config.curriculum["mode"] == "swap":
-        return train_curriculum(trainer, stages, max_steps=None if steps[0] is None else steps)
-    trainer.train_dataset = ordered_dataset(stages)
-    if steps[0] is not None:
-        trainer.args.max_steps = sum(int(s) for s in steps if s is not None)
-    return trainer.train()
+        done = train_curriculum(trainer, stages, max_steps=None if steps[0] is None else steps)
+        stage_levels = list(levels)
+    else:
+        trainer.train_dataset = ordered_dataset(stages)
+        if steps[0] is not None:
+            trainer.args.max_steps = sum(int(s) for s in steps if s is not None)
+        output = trainer.train()
+        done = [{"stage": "ordered", "rows": sum(len(d) for d in stages.values()),
+                 "global_step": trainer.state.global_step,
+                 "training_loss": getattr(output, "training_loss", None),
+                 "metrics": dict(getattr(output, "metrics", {}) or {}),
+                 "log_history": list(trainer.state.log_history)}]
+        stage_levels = [None]  # one pass over the levels in order: a step is not attributed to one level
+    summary = train_summary([s["log_history"] for s in done], stage_levels,
+                            wall_seconds=time.monotonic() - started, setup_seconds=round(setup_seconds, 2),
+                            policy=config.policy["model"], mode=config.curriculum["mode"])
+    return TrlRun(summary=summary, summary_path=write_summary(summary, config.trainer["output_dir"]), stages=done)
+
+
+# -- the training summary ------------------------------------------------------------------------------
+def _number(value: Any) -> float | None:
+    """A finite float, or None (NaN, infinities and non-numbers: JSON has no NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def step_row(entry: Mapping[str, Any], *, stage: int, level: int | None, offset: int) -> dict[str, Any]:
+    """One summary row from a Trainer ``log_history`` entry that carries rewards.
+
+    ``reward`` and ``reward_std`` are TRL's (the sum over reward functions); ``rewards`` maps each reward
+    function's ``__name__`` to its ``rewards/<name>/mean``; ``pass_rates`` maps constraint ids to the
+    ``ifverify/pass_rate/<id>`` values; ``global_step`` is ``offset`` (the steps of earlier stages) + ``step``.
+    """
+    step = int(entry.get("step", 0))
+    rewards = {key[len("rewards/"):-len("/mean")]: _number(value) for key, value in entry.items()
+               if key.startswith("rewards/") and key.endswith("/mean")}
+    rates = {key[len(PASS_RATE_PREFIX):]: _number(value) for key, value in entry.items()
+             if key.startswith(PASS_RATE_PREFIX)}
+    return {"stage": stage, "level": level, "step": step, "global_step": offset + step,
+            "reward": _number(entry.get("reward")), "reward_std": _number(entry.get("reward_std")),
+            "rewards": rewards, "pass_rates": dict(sorted(rates.items())),
+            "completion_length": _number(entry.get("completions/mean_length"))}
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None
+
+
+def level_trend(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per stage (in order): its level, step count, first/last/mean reward and mean pass rate per constraint id."""
+    trend: list[dict[str, Any]] = []
+    for stage in dict.fromkeys(row["stage"] for row in rows):
+        mine = [row for row in rows if row["stage"] == stage]
+        rewards = [row["reward"] for row in mine]
+        ids = sorted({cid for row in mine for cid in row["pass_rates"]})
+        trend.append({"stage": stage, "level": mine[0]["level"], "steps": len(mine),
+                      "reward_first": rewards[0], "reward_last": rewards[-1], "reward_mean": _mean(rewards),
+                      "pass_rates": {cid: _mean([row["pass_rates"].get(cid) for row in mine]) for cid in ids}})
+    return trend
+
+
+def train_summary(histories: Sequence[Sequence[Mapping[str, Any]]], levels: Sequence[int | None], *,
+                  wall_seconds: float, **info: Any) -> dict[str, Any]:
+    """The run's summary from one ``log_history`` per stage (``levels``: each stage's level, or None).
+
+    Keys: ``info``'s, ``wall_seconds``, ``steps`` (one :func:`step_row` per logged step that carries a reward,
+    stages numbered from 1, ``global_step`` counting on across stages) and ``levels`` (:func:`level_trend`).
+    """
+    rows: list[dict[str, Any]] = []
+    offset = 0
+    for stage, (history, level) in enumerate(zip(histories, levels, strict=True), start=1):
+        logged = [entry for entry in history if "reward" in entry or any(k.startswith("rewards/") for k in entry)]
+        rows += [step_row(entry, stage=stage, level=level, offset=offset) for entry in logged]
+        offset += max((int(entry.get("step", 0)) for entry in history), default=0)
+    return {**info, "wall_seconds": round(wall_seconds, 2), "total_steps": offset, "steps": rows,
+            "levels": level_trend(rows)}
+
+
+def write_summary(summary: Mapping[str, Any], output_dir: str | Path) -> Path:
+    """Write ``summary`` as ``<output_dir>/train_summary.json`` (the folder is created) and return the path."""
+    path = Path(output_dir) / SUMMARY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _cell(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def render_summary(summary: Mapping[str, Any]) -> str:
+    """The summary as text: one line per logged step, then one per stage (level) with the reward trend."""
+    setup = summary.get("setup_seconds")
+    setup_text = f" (setup {setup:.1f} s: data, policy, classifier, trainer)" if setup is not None else ""
+    lines = [f"trained {summary['total_steps']} steps in {len(summary['levels'])} stage(s); "
+             f"wall time {summary['wall_seconds']:.1f} s{setup_text}",
+             "stage level  step global  reward    std  length  pass rates"]
+    for row in summary["steps"]:
+        rates = ", ".join(f"{cid} {_cell(rate, 2)}" for cid, rate in row["pass_rates"].items())
+        level = "-" if row["level"] is None else f"L{row['level']}"
+        lines.append(f"{row['stage']:>5} {level:>5} {row['step']:>5} {row['global_step']:>6} "
+                     f"{_cell(row['reward']):>7} {_cell(row['reward_std']):>6} "
+                     f"{_cell(row['completion_length'], 1):>7}  {rates}")
+    lines.append("reward per stage (first step -> last step, mean):")
+    for stage in summary["levels"]:
+        level = "ordered pass" if stage["level"] is None else f"L{stage['level']}"
+        lines.append(f"  stage {stage['stage']} ({level}): {_cell(stage['reward_first'])} -> "
+                     f"{_cell(stage['reward_last'])}, mean {_cell(stage['reward_mean'])} over {stage['steps']} steps")
+    return "\n".join(lines)
