@@ -1,16 +1,24 @@
 """Batched soft-constraint scoring vs one call per pair, on the packaged all-MiniLM-L6-v2.
 
 Run: python benchmarks/bench_soft.py [--n 512] [--threads 2] [--max-length 256] [--device cpu] [--json OUT]
+     [--model DIR] [--responses FILE] [--batch-sizes 8,32,64] [--compare-cpu 64]
 
 Figures, all in one process on the same model and texts (the head is untrained: speed only):
 * (a) one ``score_pairs`` call over all N pairs (batch size 32) vs (b) one ``score_pairs([pair])`` call per
   pair, in seconds, with the speedup and the largest score difference between the two;
 * (c) pairs per second of the batched call at batch sizes 8, 32 and 64;
-* (d) the peak resident memory of the process (``resource.getrusage``).
+* (d) the peak resident memory of the process (``resource.getrusage``), and on CUDA the peak GPU memory;
+* (e) with ``--compare-cpu K``: the largest score difference on K pairs between the device (float16 on
+  CUDA) and the CPU in float32, same weights.
+
+``--model DIR`` scores with another local model folder (e.g. a float16 copy of the packaged MiniLM, for a
+machine without the package); ``--responses FILE`` reads the responses from another copy of the file.
+
+On CUDA, one untimed pass of each way comes first, since a GPU tunes kernels per new input shape.
 
 Pairs: N responses cycled from IFEval's GPT-4 demo responses (``../shared/reference/ifeval``; most run past
 256 tokens and are truncated, as long RL completions are), or generated prose when that folder is absent,
-each paired with one of 16 soft constraint texts.  Each timed call follows one untimed warm-up call.
+each paired with one of 16 soft constraint texts.  On the CPU each timed call follows one untimed warm-up call.
 """
 
 from __future__ import annotations
@@ -47,10 +55,10 @@ CONSTRAINTS = [
 ]
 
 
-def responses(n: int) -> tuple[list[str], str]:
+def responses(n: int, path: Path = IFEVAL_RESPONSES) -> tuple[list[str], str]:
     """N responses and where they came from."""
-    if IFEVAL_RESPONSES.is_file():
-        with open(IFEVAL_RESPONSES, encoding="utf-8") as handle:
+    if path.is_file():
+        with open(path, encoding="utf-8") as handle:
             texts = [json.loads(line)["response"] for line in handle if line.strip()]
         return [texts[i % len(texts)] for i in range(n)], f"IFEval GPT-4 responses ({len(texts)} distinct)"
     rng = random.Random(0)
@@ -65,24 +73,55 @@ def timed(fn: Any) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def run(n: int, threads: int, max_length: int, device: str) -> dict[str, Any]:
+def sync(device: str) -> None:
+    """Wait for queued GPU work, so a timer read after it counts it."""
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def run(n: int, threads: int, max_length: int, device: str, *, model: Path | None = None,
+        responses_path: Path = IFEVAL_RESPONSES, batch_sizes: tuple[int, ...] = (8, 32, 64),
+        compare_cpu: int = 0) -> dict[str, Any]:
     from ifverify.verifiers.classifier import SoftClassifier
 
-    texts, source = responses(n)
+    texts, source = responses(n, responses_path)
     pairs = [(CONSTRAINTS[i % len(CONSTRAINTS)], text) for i, text in enumerate(texts)]
-    load_s, classifier = timed(lambda: SoftClassifier.load(device=device, batch_size=32, max_length=max_length,
-                                                           threads=threads))
-    classifier.score_pairs(pairs[:32])
+    load_s, classifier = timed(lambda: SoftClassifier.load(model, device=device, batch_size=32,
+                                                           max_length=max_length, threads=threads))
+    if classifier.device.startswith("cuda"):
+        # A GPU tunes its kernels for each new input shape on first sight: both ways see every shape first.
+        classifier.score_pairs(pairs)
+        for pair in pairs:
+            classifier.score_pairs([pair])
+    else:
+        classifier.score_pairs(pairs[:32])
+    sync(classifier.device)
     batched_s, batched = timed(lambda: classifier.score_pairs(pairs))
     single_s, single = timed(lambda: [classifier.score_pairs([pair])[0] for pair in pairs])
     throughput = {}
-    for size in (8, 32, 64):
+    for size in batch_sizes:
         classifier.batch_size = size
-        classifier.score_pairs(pairs[:size])
+        classifier.score_pairs(pairs if classifier.device.startswith("cuda") else pairs[:size])  # warm-up
         seconds, _ = timed(lambda: classifier.score_pairs(pairs))
         throughput[size] = {"seconds": round(seconds, 3), "pairs_per_s": round(n / seconds, 1)}
     tokens = [len(f["input_ids"]) for f in classifier.encode(pairs)]
+    extra: dict[str, Any] = {}
+    if classifier.device.startswith("cuda"):
+        import torch
+
+        extra["gpu"] = torch.cuda.get_device_name(0)
+        extra["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        extra["dtype"] = str(next(classifier.model.parameters()).dtype)
+    if compare_cpu:
+        reference = SoftClassifier.load(model, device="cpu", batch_size=32, max_length=max_length)
+        on_cpu = reference.score_pairs(pairs[:compare_cpu])
+        extra["compare_cpu_pairs"] = compare_cpu
+        extra["max_abs_diff_vs_cpu_float32"] = max(abs(a - b) for a, b in zip(batched, on_cpu, strict=False))
     return {
+        **extra,
+        "model": "packaged all-MiniLM-L6-v2" if model is None else str(model),
         "n": n, "threads": threads, "max_length": max_length, "responses": source, "load_s": round(load_s, 2),
         "device": classifier.device, "mean_tokens": round(sum(tokens) / n, 1),
         "truncated_fraction": round(sum(t == max_length for t in tokens) / n, 3),
@@ -95,7 +134,7 @@ def run(n: int, threads: int, max_length: int, device: str) -> dict[str, Any]:
 
 
 def render(result: dict[str, Any]) -> str:
-    lines = [f"soft scoring: packaged all-MiniLM-L6-v2 on {result['device']}, N={result['n']} pairs, "
+    lines = [f"soft scoring: {result['model']} on {result['device']}, N={result['n']} pairs, "
              f"{result['threads']} threads, "
              f"max_length {result['max_length']}",
              f"responses: {result['responses']}; mean {result['mean_tokens']} tokens/pair, "
@@ -108,6 +147,12 @@ def render(result: dict[str, Any]) -> str:
     for size, row in result["throughput"].items():
         lines.append(f"{size:<16}{row['seconds']:>10.3f}{row['pairs_per_s']:>10.1f}")
     lines += ["", f"{'(d) peak RSS':<40}{result['peak_rss_mb']:>9.1f} MB"]
+    if "peak_gpu_mb" in result:
+        lines.append(f"{'    peak GPU memory':<40}{result['peak_gpu_mb']:>9.1f} MB "
+                     f"({result['gpu']}, {result['dtype']})")
+    if "max_abs_diff_vs_cpu_float32" in result:
+        lines.append(f"{'(e) max |device - cpu float32|':<40}{result['max_abs_diff_vs_cpu_float32']:>9.1e} "
+                     f"on {result['compare_cpu_pairs']} pairs")
     return "\n".join(lines)
 
 
@@ -118,8 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-length", type=int, default=256, help="tokens per pair (default 256)")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu; cuda runs in float16)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--model", type=Path, help="a local model folder (default: the packaged MiniLM)")
+    parser.add_argument("--responses", type=Path, default=IFEVAL_RESPONSES, help="IFEval's response file")
+    parser.add_argument("--batch-sizes", default="8,32,64", help="batch sizes for (c), comma-separated")
+    parser.add_argument("--compare-cpu", type=int, default=0, metavar="K", help="(e) on the first K pairs")
     args = parser.parse_args(argv)
-    result = run(args.n, args.threads, args.max_length, args.device)
+    sizes = tuple(int(size) for size in args.batch_sizes.split(","))
+    result = run(args.n, args.threads, args.max_length, args.device, model=args.model,
+                 responses_path=args.responses, batch_sizes=sizes, compare_cpu=args.compare_cpu)
     print(render(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

