@@ -1,10 +1,12 @@
-"""``ifverify train --config FILE [--dry-run]``: GRPO on the configured backend (trl, openrlhf or verl).
+"""``ifverify train --config FILE [--dry-run] [--resume]``: GRPO on the configured backend (trl, openrlhf or verl).
 
 Exit codes: 0 success (or a dry run), 2 a bad config (one line naming the file and the key path),
 1 an error in the run (a missing backend package, a failed conversion, a non-zero trainer exit).
 ``--dry-run`` prints the plan (for openrlhf/verl the conversion target and the shell-quoted command)
 and imports neither torch nor trl.  A trl run ends by printing the reward per logged step and per level
 with the wall time (also written to ``<output_dir>/train_summary.json``).
+``--resume`` (the config's ``trainer.resume: true``; trl only) continues an interrupted run from its
+checkpoints in ``trainer.output_dir``; the dry run shows the checkpoint folders and what a resume would do.
 """
 
 from __future__ import annotations
@@ -22,13 +24,25 @@ class _RunError(click.ClickException):
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="The YAML config (backend, policy, curriculum, reward, generation, trainer).")
 @click.option("--dry-run", is_flag=True, help="Print exactly what would run, and stop.")
-def train(config_path: str, dry_run: bool) -> None:
-    """Run GRPO with ifverify rewards on the backend named in the config."""
+@click.option("--resume", is_flag=True,
+              help="trl: continue an interrupted run from its checkpoints in trainer.output_dir (as trainer.resume: "
+                   "true). Swap mode skips the levels that finished (stage-<i>-<level>/stage.json) and resumes the "
+                   "first unfinished one from its latest checkpoint, or from the previous level's weights and "
+                   "optimizer state; ordered mode resumes from output_dir's latest checkpoint. Without it, a run "
+                   "refuses an output_dir that holds checkpoints.")
+def train(config_path: str, dry_run: bool, resume: bool) -> None:
+    """Run GRPO with ifverify rewards on the backend named in the config.
+
+    Checkpoints (trl): swap mode saves each level's under <output_dir>/stage-<i>-<level>, ordered mode under
+    <output_dir>; --dry-run lists them and says what a resume would do.
+    """
     from ifverify.backends.config import ConfigError, load_config
     from ifverify.backends.dispatch import BackendUnavailable, TrlRun, plan, render_summary, run
 
     try:
         config = load_config(config_path)
+        if resume:
+            config.trainer["resume"] = True
         the_plan = plan(config)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None

@@ -24,6 +24,9 @@ Rules:
   policy is an error naming ``policy.model`` (those trainers load the policy themselves, from a folder).
 - ``curriculum``: ``steps_per_level`` (one int, or one per level) and ``epochs_per_level`` exclude each
   other; without either, ``epochs_per_level`` is 1.0.  ``reward.aggregation: weighted`` needs ``weights``.
+- ``trainer.resume`` (boolean, default false; ``ifverify train --resume`` sets it): continue an interrupted run
+  from its checkpoints in ``trainer.output_dir``.  Only the ``trl`` backend resumes through ifverify; with
+  ``openrlhf`` or ``verl`` it is an error naming the key (:func:`check_resume`).
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ SCHEMA: dict[str, Any] = {
                 "seed": {"type": "integer"},
                 "logging_steps": _POS_INT,
                 "save_steps": _POS_INT,
+                "resume": {"type": "boolean"},
             },
         },
         "trl": {"type": "object"},
@@ -186,6 +190,13 @@ def check_policy(backend: str, model: str, source: str = "<config>") -> None:
                           f"at a checkpoint folder")
 
 
+def check_resume(backend: str, resume: Any, source: str = "<config>") -> None:
+    """Raise :class:`ConfigError` naming ``trainer.resume`` when a resume is asked of a backend other than trl."""
+    if resume and backend != "trl":
+        raise ConfigError(f"{source}: trainer.resume: only the trl backend resumes through ifverify (trainer.resume "
+                          f"or --resume); {backend} resumes with its own options, set under the {backend} block")
+
+
 def _key_path(parts: Any) -> str:
     return ".".join(str(p) for p in parts) or "<top level>"
 
@@ -236,6 +247,7 @@ def validate(data: Any, source: str = "<config>") -> None:
         raise ConfigError(f"{source}: curriculum.steps_per_level: expected {len(levels)} entries (one per level), "
                           f"got {len(steps)}")
     trainer = data.get("trainer") or {}
+    check_resume(data["backend"], trainer.get("resume"), source)
     if "beta" in trainer and "kl_coef" in trainer and trainer["beta"] != trainer["kl_coef"]:
         raise ConfigError(f"{source}: trainer.beta: an alias of trainer.kl_coef, but they differ "
                           f"({trainer['beta']!r} != {trainer['kl_coef']!r})")

@@ -2,15 +2,19 @@
 
 Rules:
 
-- :func:`plan` imports nothing heavy (no torch, trl, datasets, openrlhf, verl) and reads no data; it is
-  what ``ifverify train --dry-run`` prints.
+- :func:`plan` imports nothing heavy (no torch, trl, datasets, openrlhf, verl) and reads no data (for trl it
+  looks at what ``trainer.output_dir`` holds: checkpoint folders and stage markers); it is what
+  ``ifverify train --dry-run`` prints.
 - ``trl``: the Python steps.  One dataset per configured level (in the order of ``curriculum.levels``),
   the ``GRPOConfig`` keyword arguments and the reward settings for
   :func:`ifverify.backends.trl.make_reward_funcs`.  ``swap`` trains level after level on one trainer
   (:func:`~ifverify.backends.trl.train_curriculum`); ``ordered`` trains once on the levels concatenated with
-  ``shuffle_dataset=False``.  ``GRPOConfig`` gets, in this order: the mapped keys below, then every other
-  ``trainer`` key, then the ``trl`` block (minus ``conversational``, default true: the prompt becomes one
-  user message so TRL applies the chat template).
+  ``shuffle_dataset=False``.  Checkpoints: ``swap`` writes each level's under ``<output_dir>/stage-<i>-<level>``,
+  ``ordered`` under ``<output_dir>``.  ``trainer.resume`` (or ``ifverify train --resume``) continues an interrupted
+  run from them (:func:`~ifverify.backends.trl.train_curriculum`, :func:`~ifverify.backends.trl.train_ordered`);
+  a run without it refuses an ``output_dir`` that holds checkpoints.  ``GRPOConfig`` gets, in this order: the
+  mapped keys below, then every other ``trainer`` key, then the ``trl`` block (minus ``conversational``, default
+  true: the prompt becomes one user message so TRL applies the chat template).
 - ``openrlhf`` / ``verl``: a conversion step (the curriculum rows of the configured levels, in level order,
   to ``<output_dir>/data/train.jsonl`` with a ``label`` column, or ``<output_dir>/data/train.parquet``) and
   the command line as a list.  Those backends have no level swap: both modes run one ordered pass.
@@ -44,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ifverify.backends.config import Config, check_policy, policy_kind
+from ifverify.backends.config import Config, check_policy, check_resume, policy_kind
 
 BACKENDS_DIR = Path(__file__).resolve().parent
 OPENRLHF_MODULE = "openrlhf.cli.train_ppo_ray"
@@ -65,7 +69,8 @@ class Plan:
     """Exactly what :func:`run` will do for one config.
 
     ``command`` and ``conversion`` (``{"format", "source", "target", "levels"}``) are set for openrlhf and
-    verl; ``grpo_kwargs``, ``reward_kwargs`` and ``stages`` for trl.
+    verl; ``grpo_kwargs``, ``reward_kwargs``, ``stages``, ``resume``, ``checkpoints`` (where the checkpoints go)
+    and ``resume_state`` (what the run will do with what ``output_dir`` holds) for trl.
     """
 
     config: Config
@@ -76,6 +81,9 @@ class Plan:
     grpo_kwargs: dict[str, Any] = field(default_factory=dict)
     reward_kwargs: dict[str, Any] = field(default_factory=dict)
     stages: list[dict[str, Any]] = field(default_factory=list)
+    resume: bool = False
+    checkpoints: str | None = None
+    resume_state: str | None = None
 
     def summary(self) -> str:
         """The printable description: backend, steps, and (openrlhf/verl) the shell-quoted command."""
@@ -89,6 +97,10 @@ class Plan:
                          f"({self.conversion['format']}, levels {self.conversion['levels']})")
         if self.command is not None:
             lines.append("command: " + shlex.join(self.command))
+        if self.checkpoints is not None:
+            lines.append("checkpoints: " + self.checkpoints)
+        if self.resume_state is not None:
+            lines.append(self.resume_state)
         if self.grpo_kwargs:
             lines.append("GRPOConfig: " + json.dumps(self.grpo_kwargs, sort_keys=True))
         if self.reward_kwargs:
@@ -131,7 +143,7 @@ def reward_kwargs(config: Config) -> dict[str, Any]:
 
 
 _TRAINER_MAPPED = ("output_dir", "learning_rate", "kl_coef", "num_generations", "per_device_train_batch_size",
-                   "gradient_accumulation_steps", "seed", "logging_steps", "save_steps")
+                   "gradient_accumulation_steps", "seed", "logging_steps", "save_steps", "resume")
 
 
 def grpo_kwargs(config: Config) -> dict[str, Any]:
@@ -250,11 +262,16 @@ def verl_command(config: Config, data_path: str) -> list[str]:
 
 
 def plan(config: Config) -> Plan:
-    """What :func:`run` would do for ``config`` (nothing is read, written or imported)."""
+    """What :func:`run` would do for ``config`` (nothing heavy is imported, no data read, nothing written)."""
     c = config.curriculum
     result = Plan(config=config, backend=config.backend)
     levels = list(c["levels"])
+    check_resume(config.backend, config.trainer.get("resume"), str(config.path))
     if config.backend == "trl":
+        from ifverify.backends.trl import describe_resume, stage_folder_name
+
+        output_dir = Path(config.trainer["output_dir"])
+        result.resume = bool(config.trainer.get("resume", False))
         result.grpo_kwargs = grpo_kwargs(config)
         result.reward_kwargs = reward_kwargs(config)
         steps = _steps_per_level(config)
@@ -267,8 +284,12 @@ def plan(config: Config) -> Plan:
         if c["mode"] == "swap":
             per = ", ".join(f"L{s['level']}: {s['max_steps'] or 'epochs'}" for s in result.stages)
             result.steps.append(f"train_curriculum: level after level on one optimizer (steps {per})")
+            folders = ", ".join(f"{stage_folder_name(i, lvl)} (L{lvl})" for i, lvl in enumerate(levels, 1))
+            result.checkpoints = f"{output_dir}/: {folders}"
         else:
             result.steps.append("train once on the levels concatenated in order (shuffle_dataset=False)")
+            result.checkpoints = f"{output_dir}/checkpoint-<step>"
+        result.resume_state = describe_resume(output_dir, levels, mode=c["mode"], resume=result.resume)
         result.steps.append(f"print the reward per step and per level; write them to "
                             f"{Path(config.trainer['output_dir']) / SUMMARY_FILE}")
         return result
@@ -344,7 +365,8 @@ class TrlRun:
     """What a trl run produced.
 
     ``summary`` is :func:`train_summary`'s dict (also written to ``summary_path``); ``stages`` holds one dict per
-    ``train()`` call as :func:`~ifverify.backends.trl.train_curriculum` returns them (``ordered``: one).
+    stage as :func:`~ifverify.backends.trl.train_curriculum` returns them (``ordered``: one, from
+    :func:`~ifverify.backends.trl.train_ordered`), stages skipped by a resume included.
     """
 
     summary: dict[str, Any]
@@ -395,7 +417,7 @@ def _run_trl(p: Plan) -> TrlRun:
     os.environ.setdefault("TRL_TELEMETRY", "0")
     from trl import GRPOConfig, GRPOTrainer
 
-    from ifverify.backends.trl import curriculum_datasets, make_reward_funcs, ordered_dataset, train_curriculum
+    from ifverify.backends.trl import curriculum_datasets, make_reward_funcs, train_curriculum, train_ordered
 
     config = p.config
     levels = [s["level"] for s in p.stages]
@@ -410,22 +432,18 @@ def _run_trl(p: Plan) -> TrlRun:
     steps = [s["max_steps"] for s in p.stages]
     stage_levels: list[int | None]
     if config.curriculum["mode"] == "swap":
-        done = train_curriculum(trainer, stages, max_steps=None if steps[0] is None else steps)
+        done = train_curriculum(trainer, stages, max_steps=None if steps[0] is None else steps, resume=p.resume)
         stage_levels = list(levels)
     else:
-        trainer.train_dataset = ordered_dataset(stages)
-        if steps[0] is not None:
-            trainer.args.max_steps = sum(int(s) for s in steps if s is not None)
-        output = trainer.train()
-        done = [{"stage": "ordered", "rows": sum(len(d) for d in stages.values()),
-                 "global_step": trainer.state.global_step,
-                 "training_loss": getattr(output, "training_loss", None),
-                 "metrics": dict(getattr(output, "metrics", {}) or {}),
-                 "log_history": list(trainer.state.log_history)}]
+        total = None if steps[0] is None else sum(int(s) for s in steps if s is not None)
+        done = train_ordered(trainer, stages, max_steps=total, resume=p.resume)
         stage_levels = [None]  # one pass over the levels in order: a step is not attributed to one level
+    resumed = [{"stage": i, "level": level, "resumed": s["resumed"], "resumed_from": s["resumed_from"],
+                "checkpoint": s["checkpoint"]} for i, (s, level) in enumerate(zip(done, stage_levels, strict=True), 1)]
     summary = train_summary([s["log_history"] for s in done], stage_levels,
                             wall_seconds=time.monotonic() - started, setup_seconds=round(setup_seconds, 2),
-                            policy=config.policy["model"], mode=config.curriculum["mode"])
+                            policy=config.policy["model"], mode=config.curriculum["mode"], resume=p.resume,
+                            stage_runs=resumed)
     return TrlRun(summary=summary, summary_path=write_summary(summary, config.trainer["output_dir"]), stages=done)
 
 
@@ -502,6 +520,19 @@ def _cell(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _resumed_text(stage: Mapping[str, Any]) -> str:
+    name = f"stage {stage['stage']}" + ("" if stage.get("level") is None else f" (L{stage['level']})")
+    how = stage.get("resumed")
+    if how == "skipped":
+        return f"{name} skipped, finished earlier"
+    if how == "checkpoint":
+        return f"{name} continued from {Path(stage['resumed_from']).name}"
+    if how == "previous_stage":
+        source = Path(stage["resumed_from"])
+        return f"{name} started from {source.parent.name}/{source.name}"
+    return f"{name} trained from its start"
+
+
 def render_summary(summary: Mapping[str, Any]) -> str:
     """The summary as text: one line per logged step, then one per stage (level) with the reward trend."""
     setup = summary.get("setup_seconds")
@@ -515,6 +546,8 @@ def render_summary(summary: Mapping[str, Any]) -> str:
         lines.append(f"{row['stage']:>5} {level:>5} {row['step']:>5} {row['global_step']:>6} "
                      f"{_cell(row['reward']):>7} {_cell(row['reward_std']):>6} "
                      f"{_cell(row['completion_length'], 1):>7}  {rates}")
+    if summary.get("resume"):
+        lines.append("resumed: " + "; ".join(_resumed_text(s) for s in summary.get("stage_runs", [])))
     lines.append("reward per stage (first step -> last step, mean):")
     for stage in summary["levels"]:
         level = "ordered pass" if stage["level"] is None else f"L{stage['level']}"
