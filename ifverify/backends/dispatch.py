@@ -241,7 +241,7 @@ def verl_command(config: Config, data_path: str) -> list[str]:
         "data.prompt_key=prompt",
         f"data.max_prompt_length={g['max_prompt_length']}",
         f"data.max_response_length={g['max_completion_length']}",
-        "data.shuffle=false",  # keep the level order (unsure the key is honoured by every sampler)
+        "data.shuffle=false",  # verl 0.9.1 then samples with a SequentialSampler: the level order is kept
         f"actor_rollout_ref.model.path={config.policy['model']}",
         f"actor_rollout_ref.actor.optim.lr={_fmt(t['learning_rate'])}",
         f"actor_rollout_ref.actor.use_kl_loss={_fmt(t['kl_coef'] > 0)}",
@@ -252,7 +252,7 @@ def verl_command(config: Config, data_path: str) -> list[str]:
         f"actor_rollout_ref.rollout.temperature={_fmt(g['temperature'])}",
         f"reward.custom_reward_function.path={verl_reward_path()}",
         f"reward.custom_reward_function.name={VERL_REWARD_NAME}",
-        f"trainer.default_local_dir={t['output_dir']}",  # unsure: the checkpoint folder key
+        f"trainer.default_local_dir={t['output_dir']}",  # verl 0.9.1's checkpoint folder
         f"trainer.save_freq={t['save_steps']}",
     ]
     for key, value in (config.verl.get("settings") or {}).items():
