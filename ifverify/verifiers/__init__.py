@@ -19,7 +19,7 @@ def hard_types() -> list[type[HardConstraint]]:
 
 
 def warm_up() -> None:
-    """Load the heavy shared resources now (NLTK's Punkt and word tokenizers, the language profiles).
+    """Load the shared resources now (the Punkt parameters and tokenizer patterns, the language profiles).
 
     They load lazily on first use anyway; calling this first lets worker processes forked afterwards
     share them instead of each loading its own copy.
