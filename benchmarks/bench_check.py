@@ -6,9 +6,10 @@ Figures, strict and loose, all on this machine in one run:
 * warm (import excluded): in-process passes over the 541 rows after one untimed pass, with ifverify's
   per-text memos (and memoised params verdicts) cleared and its constraints rebuilt before each pass,
   so no verdict, tokenization or detection is reused between passes (the reference's warm passes
-  likewise reuse only their loaded resources).  The language detector's word table (each word's
-  n-gram rows) stays, as in any run past its first few hundred responses; a second figure empties it
-  before each pass, and a third keeps the built constraints, as a long-lived Reward does;
+  likewise reuse only their loaded resources; the language profiles' probability rows are built on
+  first use and stay, like the rest of the profiles).  Where the compiled n-gram extractor is missing,
+  the detector's per-word table would stay too; a second figure empties it before each pass (with the
+  extractor it is not used).  A third figure keeps the built constraints, as a long-lived Reward does;
 * warm with 2 workers (import excluded): the same passes spread over ``check``'s own pool of forked
   workers, each task clearing its worker's memos and building its constraints afresh;
 * first pass (import excluded): a fresh process, modules imported, then one timed pass: this includes

@@ -1,6 +1,6 @@
 /*
- * The seven trials of seeded langdetect for one text, in C: the inner loop of
- * ifverify.verifiers.langid (see that module's docstring for the rules).
+ * The inner loops of ifverify.verifiers.langid in C (see that module's docstring for the rules): the
+ * seven trials of seeded langdetect for one text, and the extraction of a text's n-grams.
  *
  * Every floating-point operation is the one the Python path performs, in the same order, with the
  * same IEEE doubles: factors are (row + weight), products are taken factor by factor, sums follow
@@ -202,10 +202,140 @@ static PyObject *float_sum(PyObject *self, PyObject *args) {
     return PyFloat_FromDouble(total);
 }
 
+
+/* -- n-gram extraction ---------------------------------------------------------------------------- */
+
+static inline uint64_t slot_of(int64_t key, int bits) {
+    return ((uint64_t)key * 0x9E3779B97F4A7C15ull) >> (64 - bits);
+}
+
+static int table_bits(Py_ssize_t size) {
+    int bits = 0;
+    while (((Py_ssize_t)1 << bits) < size) bits++;
+    return bits;
+}
+
+/*
+ * build_table(keys, table_keys, table_values): an open-addressing table (linear probing, key 0 = empty)
+ * from each key (all >= 1, distinct) to its index in `keys`.  The table's size must be a power of two
+ * larger than the number of keys.
+ */
+static PyObject *build_table(PyObject *self, PyObject *args) {
+    Py_buffer keys, table_keys, table_values;
+    if (!PyArg_ParseTuple(args, "y*w*w*", &keys, &table_keys, &table_values)) return NULL;
+    Py_ssize_t n = keys.len / (Py_ssize_t)sizeof(int64_t), size = table_keys.len / (Py_ssize_t)sizeof(int64_t);
+    const char *problem = NULL;
+    if (size < 2 || (size & (size - 1)) || size <= n || table_values.len != size * (Py_ssize_t)sizeof(int32_t)
+        || n > 0x7fffffff) {
+        problem = "build_table(): the table must be a power of two larger than the keys";
+    } else {
+        const int64_t *k = (const int64_t *)keys.buf;
+        int64_t *tk = (int64_t *)table_keys.buf;
+        int32_t *tv = (int32_t *)table_values.buf;
+        int bits = table_bits(size);
+        memset(tk, 0, sizeof(int64_t) * size);
+        for (Py_ssize_t i = 0; i < n && !problem; i++) {
+            if (k[i] <= 0) { problem = "build_table(): keys must be positive"; break; }
+            uint64_t slot = slot_of(k[i], bits);
+            while (tk[slot] != 0) {
+                if (tk[slot] == k[i]) { problem = "build_table(): keys must be distinct"; break; }
+                slot = (slot + 1) & (uint64_t)(size - 1);
+            }
+            tk[slot] = k[i];
+            tv[slot] = (int32_t)i;
+        }
+    }
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&table_keys);
+    PyBuffer_Release(&table_values);
+    if (problem) {
+        PyErr_SetString(PyExc_ValueError, problem);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static inline int32_t find(const int64_t *tk, const int32_t *tv, int bits, uint64_t mask, int64_t key) {
+    uint64_t slot = slot_of(key, bits);
+    while (tk[slot] != 0) {
+        if (tk[slot] == key) return tv[slot];
+        slot = (slot + 1) & mask;
+    }
+    return -1;
+}
+
+/*
+ * ngrams(codes, upper, table_keys, table_values, row_of, out, rows) -> (count, missing)
+ *   codes: uint32 code points of " " + the normalised text; upper: one byte per code point, non-zero for
+ *   an upper-case normalised character; row_of: int32 matrix row of each key index (-1: not built yet);
+ *   out, rows: writable int32, room for 3 * len(codes) entries each.
+ * Writes, in text order and for each position 1, 2, 3-grams, the key index (out) and the matrix row (rows)
+ * of every n-gram langdetect extracts that some profile knows; returns how many, and how many of them
+ * have no row yet.  At position i (from 1): nothing after a space
+ * that follows a space, nor at an upper-case character that follows one; else the 1-gram unless it is a
+ * space, the 2-gram, and the 3-gram unless the previous character is a space.
+ */
+static PyObject *ngrams(PyObject *self, PyObject *args) {
+    Py_buffer codes, upper, table_keys, table_values, row_of, out, rows;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*w*w*", &codes, &upper, &table_keys, &table_values, &row_of, &out, &rows))
+        return NULL;
+    Py_ssize_t n = codes.len / (Py_ssize_t)sizeof(uint32_t), size = table_keys.len / (Py_ssize_t)sizeof(int64_t);
+    Py_ssize_t n_keys = row_of.len / (Py_ssize_t)sizeof(int32_t);
+    long count = 0, missing = 0;
+    const char *problem = NULL;
+    if (size < 2 || (size & (size - 1)) || table_values.len != size * (Py_ssize_t)sizeof(int32_t)
+        || out.len < 3 * n * (Py_ssize_t)sizeof(int32_t) || rows.len < 3 * n * (Py_ssize_t)sizeof(int32_t)) {
+        problem = "ngrams(): buffer sizes do not match";
+    } else {
+        const uint32_t *c = (const uint32_t *)codes.buf;
+        const unsigned char *up = (const unsigned char *)upper.buf;
+        Py_ssize_t n_upper = upper.len;
+        const int64_t *tk = (const int64_t *)table_keys.buf;
+        const int32_t *tv = (const int32_t *)table_values.buf;
+        int32_t *o = (int32_t *)out.buf;
+        const int32_t *known_rows = (const int32_t *)row_of.buf;
+        int bits = table_bits(size);
+        uint64_t mask = (uint64_t)(size - 1);
+        for (Py_ssize_t i = 1; i < n; i++) {
+            uint32_t now = c[i], prev = c[i - 1];
+            if (now == 32 && prev == 32) continue;
+            if ((Py_ssize_t)now < n_upper && (Py_ssize_t)prev < n_upper && up[now] && up[prev]) continue;
+            int64_t last = (int64_t)now + 1, previous = (int64_t)prev + 1;
+            int32_t found;
+            if (now != 32 && (found = find(tk, tv, bits, mask, last)) >= 0) o[count++] = found;
+            if ((found = find(tk, tv, bits, mask, previous | last << 21)) >= 0) o[count++] = found;
+            if (i >= 2 && prev != 32) {
+                int64_t before = (int64_t)c[i - 2] + 1;
+                if ((found = find(tk, tv, bits, mask, before | previous << 21 | last << 42)) >= 0) o[count++] = found;
+            }
+        }
+        int32_t *r = (int32_t *)rows.buf;
+        for (long j = 0; j < count && !problem; j++) {
+            if (o[j] >= n_keys) { problem = "ngrams(): a key index is outside row_of"; break; }
+            r[j] = known_rows[o[j]];
+            if (r[j] < 0) missing++;
+        }
+    }
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&upper);
+    PyBuffer_Release(&table_keys);
+    PyBuffer_Release(&table_values);
+    PyBuffer_Release(&row_of);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&rows);
+    if (problem) {
+        PyErr_SetString(PyExc_ValueError, problem);
+        return NULL;
+    }
+    return Py_BuildValue("ll", count, missing);
+}
+
 static PyMethodDef methods[] = {
     {"trials", trials, METH_VARARGS, "Run the seven langdetect trials of one text (see the C source)."},
     {"gauss", gauss, METH_VARARGS, "random.gauss's fresh pair from four 32-bit outputs."},
     {"float_sum", float_sum, METH_VARARGS, "A float sum, plain or compensated as Python 3.12+."},
+    {"build_table", build_table, METH_VARARGS, "Build the n-gram key table (see the C source)."},
+    {"ngrams", ngrams, METH_VARARGS, "The known n-grams of a normalised text, as key indices (see the C source)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -32,8 +32,11 @@ How it is fast while staying bit-for-bit exact:
   entries sorted by an integer key of the n-gram (its code points), so the n-grams of the words a text
   brings for the first time are extracted and looked up with numpy in one batch per text (no 55 dict
   look-ups per n-gram); the probability row of an n-gram is built on first use.
-* Features: every word's n-gram rows are cached as bytes (one cache for a word followed by a space, one
-  for the last word), so a text's features are ``translate`` + ``split`` + a join of cached byte strings.
+* Features: where the optional extension was built, one compiled pass over the normalised text looks every
+  n-gram up in a hash table of the profiles' keys (no per-word state).  Otherwise every word's n-gram rows
+  are cached as bytes (one cache for a word followed by a space, one for the last word), so a text's
+  features are ``translate`` + ``split`` + a join of cached byte strings.  Tests hold the two to the same
+  rows, and both to langdetect's n-grams.
 * Draws: every detection reseeds with 0, so the generator's 32-bit output stream is the same for every
   text. It is generated once (``getrandbits``); a ``choice`` among ``n`` n-grams is the first word whose
   top ``n.bit_length()`` bits are below ``n``, so all draws of a text come from a few numpy operations,
@@ -251,6 +254,7 @@ class _Model:
         self.first_pair = _gauss_pair(self.stream[:4].tolist())  # trials 0 and 1: the same for every text
         self.factory: Any = None  # langdetect's own, only where ``fast`` is False
         self.compiled = _compiled_trials(self) if self.fast else None
+        self.ngram_table = _ngram_table(self)
 
     def _index(self, n_words: list[list[int]], grams: list[str], counts: Iterable[Any], sizes: list[int]) -> None:
         """One sorted index over all profiles' n-grams (numpy, no per-entry Python work).
@@ -347,6 +351,8 @@ class _Model:
 
     def features(self, text: str) -> tuple[bytes, NDArray[np.float64]]:
         """Rows of every n-gram of the cleaned ``text`` in order (C ints), with a snapshot of the matrix."""
+        if self.ngram_table is not None:
+            return self._features_compiled(text)
         with self.lock:
             if len(self.spaced_words) + len(self.last_words) > _CACHE_LIMIT:
                 self.spaced_words = {"": b""}
@@ -362,6 +368,25 @@ class _Model:
                 parts = list(map(spaced.__getitem__, words))
                 parts.append(self.last_words[last])
             return b"".join(cast("list[bytes]", parts)), self.matrix
+
+    def _features_compiled(self, text: str) -> tuple[bytes, NDArray[np.float64]]:
+        """:meth:`features` by the compiled extractor: one pass over the text, no per-word cache."""
+        np = self.np
+        assert self.ngram_table is not None
+        ngrams, table_keys, table_values = self.ngram_table
+        with self.lock:  # translating may grow the character table
+            normalized = text.translate(self.table)
+        codes = np.frombuffer((" " + normalized).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        index, rows = np.empty((2, 3 * len(codes)), dtype=np.intc)
+        count, missing = ngrams(codes, self.table.upper, table_keys, table_values, self.row_of, index, rows)
+        if missing:
+            with self.lock:
+                index = index[:count]
+                new = np.unique(index[self.row_of[index] < 0])
+                if len(new):
+                    self._add_rows(new)
+                return self.row_of[index].tobytes(), self.matrix
+        return rows[:count].tobytes(), self.matrix
 
     def stream_words(self, count: int) -> NDArray[np.uint32]:
         """The first ``count`` (or more) 32-bit words of ``Random(_SEED)``."""
@@ -579,6 +604,21 @@ def _compiled_trials(model: _Model) -> tuple[Callable[..., int], bool] | None:
     if any(compiled.gauss(*words[at : at + 4]) != _gauss_pair(words[at : at + 4]) for at in range(0, 256, 3)):
         return None
     return compiled.trials, modes[0]
+
+
+def _ngram_table(model: _Model) -> tuple[Callable[..., tuple[int, int]], NDArray[np.int64], NDArray[np.int32]] | None:
+    """The compiled n-gram extractor with its key table (key -> index in ``gram_keys``), or None."""
+    try:
+        from ifverify.verifiers import _langid_trials as compiled
+    except ImportError:
+        return None
+    np = model.np
+    size = 2
+    while size <= 2 * len(model.gram_keys):
+        size *= 2
+    table_keys, table_values = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int32)
+    compiled.build_table(np.ascontiguousarray(model.gram_keys, dtype=np.int64), table_keys, table_values)
+    return compiled.ngrams, table_keys, table_values
 
 
 def _run_trials(model: _Model, data: bytes, matrix: NDArray[np.float64], *, decide: bool) -> NDArray[np.float64] | int:

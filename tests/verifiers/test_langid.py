@@ -320,6 +320,33 @@ def test_property_features_are_langdetects_ngrams(text: str) -> None:
     assert rows == rows_of(langdetect_ngrams(text))
 
 
+def python_features(text: str) -> bytes:
+    """The n-gram rows by the pure-Python extractor (the per-word cache path)."""
+    model = langid._model()
+    table = model.ngram_table
+    model.ngram_table = None
+    try:
+        return model.features(model.clean(text))[0]
+    finally:
+        model.ngram_table = table
+
+
+def test_compiled_extractor_is_built_and_agrees_with_python(responses: list[str]) -> None:
+    model = langid._model()
+    assert model.ngram_table is not None
+    texts = list(dict.fromkeys(v for response in responses for v in loose_variants(response))) + EDGE_CASES
+    texts += ["  two  spaces  ", " lead", "trail ", "ABCdef GHi jK LM n OPQ", "ÀÉ ÎÕ", "a", " ", ""]
+    for text in texts:
+        assert model.features(model.clean(text))[0] == python_features(text), repr(text[:80])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=SCRIPTS + "ÉÀÇ ǅǈ ΣΔ ДЖ ẞ  \t\n", max_size=120))
+def test_property_compiled_extractor_agrees_with_python(text: str) -> None:
+    model = langid._model()
+    assert model.features(model.clean(text))[0] == python_features(text)
+
+
 @pytest.mark.parametrize("text", EDGE_CASES, ids=range(len(EDGE_CASES)))
 def test_matches_langdetect_on_edge_cases(text: str) -> None:
     assert_same(text)
