@@ -6,9 +6,13 @@ those of Python's ``re``: its ``\\w`` takes in combining marks and leaves out ot
 than the running Python's.  :mod:`ifverify.verifiers.tokenize` runs on ``re`` with these tables, so
 it matches what NLTK matches on every code point.
 
-The tables were read off ``regex`` :data:`REGEX_VERSION`; ``tests/verifiers/test_tokenize.py`` checks
-them against the installed ``regex`` on all 1,114,112 code points.  To regenerate them, replace the block
-from ``REGEX_VERSION`` to ``SPACE`` with the output of ``python -m ifverify.verifiers._charclasses``.
+The tables were read off ``regex`` :data:`REGEX_VERSION`, and they are fixed: the tokenizers give the
+same tokens whatever ``regex`` (or Python) is installed.  ``regex`` releases update their Unicode data
+(2026.11.19 classifies 12,860 newly assigned code points otherwise), so the development extra pins
+``regex`` to :data:`REGEX_VERSION`, and ``tests/verifiers/test_tokenize.py`` checks the tables against it
+on all 1,114,112 code points; NLTK, the tests' oracle, then runs on the same classes.  To move to a newer
+``regex``, change the pin and replace the block from ``REGEX_VERSION`` to ``SPACE`` with the output of
+``python -m ifverify.verifiers._charclasses``.
 """
 
 from __future__ import annotations
