@@ -27,23 +27,24 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ifverify.backends.openrlhf import extract_response, label_columns
-from ifverify.rewards.reward import Reward, SampleResult
+from ifverify.backends.openrlhf import (  # noqa: F401  (the keys are part of this module's interface)
+    CHECKED_PREFIX,
+    FAILURES_KEY,
+    PASS_RATE_KEY,
+    PASSED_PREFIX,
+    extra_logs,
+    extract_response,
+    label_columns,
+)
+from ifverify.rewards.reward import Reward
 
 log = logging.getLogger("ifverify.serve")
-
-# The extra_logs keys of ifverify.backends.openrlhf_reward (not imported: importing it builds a Reward from the
-# environment).  tests/test_serve.py checks that they match.
-FAILURES_KEY = "ifverify/failures"
-PASS_RATE_KEY = "ifverify/constraint_pass_rate"
-CHECKED_PREFIX = "ifverify/checked/"
-PASSED_PREFIX = "ifverify/passed/"
 
 REWARD_PATHS = ("/", "/get_reward")
 #: Seconds a connection may sit idle or dribble a request before it is closed.
@@ -110,26 +111,6 @@ def parse_payload(payload: Any) -> tuple[list[str], list[dict[str, Any]]]:
             raise RequestError(400, f"labels[{i}]: {exc}") from None
     responses = [extract_response(q, p) for q, p in zip(queries, prompts, strict=True)]
     return responses, columns
-
-
-def extra_logs(results: Sequence[SampleResult], constraint_ids: Sequence[str]) -> dict[str, float]:
-    """The request's extra logs, averaged over its samples, with the file-based reward's keys."""
-    n = max(1, len(results))
-    logs = {FAILURES_KEY: float(sum(r.error is not None for r in results)), PASS_RATE_KEY: 0.0}
-    checked = dict.fromkeys(constraint_ids, 0.0)
-    passed = dict.fromkeys(constraint_ids, 0.0)
-    for result in results:
-        verdicts = [r for r in result.results if r.verdict is not None]
-        if verdicts:
-            logs[PASS_RATE_KEY] += sum(bool(r.verdict) for r in verdicts) / len(verdicts) / n
-        for cid in {r.id for r in verdicts}:
-            if cid in checked:
-                mine = [bool(r.verdict) for r in verdicts if r.id == cid]
-                checked[cid] += 1.0 / n
-                passed[cid] += sum(mine) / len(mine) / n
-    logs.update({CHECKED_PREFIX + key: value for key, value in checked.items()})
-    logs.update({PASSED_PREFIX + key: value for key, value in passed.items()})
-    return logs
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ifverify.rewards.reward import SampleResult
 
 #: Special tokens stripped from the end (and the start) of a decoded query: the end-of-turn, end-of-text
 #: and padding tokens of the common chat templates (ChatML/Qwen, Llama 2/3, Mistral, Gemma, Phi, GPT-2).
@@ -37,6 +40,12 @@ ASSISTANT_MARKERS: tuple[str, ...] = (
     "<|im_start|>assistant\n", "<|start_header_id|>assistant<|end_header_id|>\n\n", "<|assistant|>\n",
     "<start_of_turn>model\n", "[/INST]",
 )
+
+#: The ``extra_logs`` keys, shared by the reward file and ``ifverify serve``.
+FAILURES_KEY = "ifverify/failures"
+PASS_RATE_KEY = "ifverify/constraint_pass_rate"
+CHECKED_PREFIX = "ifverify/checked/"
+PASSED_PREFIX = "ifverify/passed/"
 
 _TRAILING_TOKEN = re.compile(r"<\|[^<>|\s]{1,64}\|>\s*$")
 _IFEVAL_KEYS = ("instruction_id_list", "kwargs")
@@ -117,6 +126,28 @@ def label_columns(label: Any) -> dict[str, Any]:
             return {key: label.get(key) for key in _IFEVAL_KEYS}
         raise ValueError("label object needs 'constraints' or 'instruction_id_list' (+ 'kwargs')")
     raise ValueError(f"label must be a JSON list of constraints or an object, got {type(label).__name__}")
+
+
+def extra_logs(results: Sequence[SampleResult], constraint_ids: Sequence[str]) -> dict[str, float]:
+    """One call's ``extra_logs``, averaged over its samples, under stable keys: failures, the mean pass rate,
+    and per constraint id (every id in ``constraint_ids``, always present) the share of samples that
+    checked it and the mean pass rate among its verdicts."""
+    n = max(1, len(results))
+    logs = {FAILURES_KEY: float(sum(r.error is not None for r in results)), PASS_RATE_KEY: 0.0}
+    checked = dict.fromkeys(constraint_ids, 0.0)
+    passed = dict.fromkeys(constraint_ids, 0.0)
+    for result in results:
+        verdicts = [r for r in result.results if r.verdict is not None]
+        if verdicts:
+            logs[PASS_RATE_KEY] += sum(bool(r.verdict) for r in verdicts) / len(verdicts) / n
+        for cid in {r.id for r in verdicts}:
+            if cid in checked:
+                mine = [bool(r.verdict) for r in verdicts if r.id == cid]
+                checked[cid] += 1.0 / n
+                passed[cid] += sum(mine) / len(mine) / n
+    logs.update({CHECKED_PREFIX + key: value for key, value in checked.items()})
+    logs.update({PASSED_PREFIX + key: value for key, value in passed.items()})
+    return logs
 
 
 def row_label(row: Mapping[str, Any]) -> str:

@@ -31,16 +31,19 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from ifverify.backends.openrlhf import extract_response, label_columns
+from ifverify.backends.openrlhf import (  # noqa: F401  (the keys are part of this file's interface)
+    CHECKED_PREFIX,
+    FAILURES_KEY,
+    PASS_RATE_KEY,
+    PASSED_PREFIX,
+    extra_logs,
+    extract_response,
+    label_columns,
+)
 from ifverify.constraints.registry import default_registry
 from ifverify.rewards.reward import Reward, SampleResult
 
 log = logging.getLogger("ifverify.backends.openrlhf")
-
-FAILURES_KEY = "ifverify/failures"
-PASS_RATE_KEY = "ifverify/constraint_pass_rate"
-CHECKED_PREFIX = "ifverify/checked/"
-PASSED_PREFIX = "ifverify/passed/"
 
 
 def _make_reward() -> Reward:
@@ -80,26 +83,6 @@ def _score_one(query: Any, prompt: Any, label: Any) -> SampleResult:
     return result
 
 
-def _logs(results: Sequence[SampleResult]) -> dict[str, float]:
-    """The batch's extra logs, averaged over its samples (the same keys every call)."""
-    n = max(1, len(results))
-    logs = {FAILURES_KEY: float(sum(r.error is not None for r in results)), PASS_RATE_KEY: 0.0}
-    checked = dict.fromkeys(CONSTRAINT_IDS, 0.0)
-    passed = dict.fromkeys(CONSTRAINT_IDS, 0.0)
-    for result in results:
-        verdicts = [r for r in result.results if r.verdict is not None]
-        if verdicts:
-            logs[PASS_RATE_KEY] += sum(bool(r.verdict) for r in verdicts) / len(verdicts) / n
-        for ids in {r.id for r in verdicts}:
-            mine = [bool(r.verdict) for r in verdicts if r.id == ids]
-            if ids in checked:
-                checked[ids] += 1.0 / n
-                passed[ids] += sum(mine) / len(mine) / n
-    logs.update({CHECKED_PREFIX + key: value for key, value in checked.items()})
-    logs.update({PASSED_PREFIX + key: value for key, value in passed.items()})
-    return logs
-
-
 def reward_func(queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence[Any],
                 **kwargs: Any) -> dict[str, Any]:
     """OpenRLHF's reward function: ``{"rewards", "scores", "extra_logs"}`` for the samples.  Never raises."""
@@ -118,7 +101,7 @@ def reward_func(queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence
         results = [SampleResult(0.0, [], f"{type(exc).__name__}: {exc}") for _ in range(n)]
     rewards = [float(r.reward or 0.0) for r in results]
     try:
-        logs = _logs(results)
+        logs = extra_logs(results, CONSTRAINT_IDS)
     except Exception as exc:  # pragma: no cover - defensive
         log.warning("ifverify reward: extra logs failed: %s", exc)
         logs = {FAILURES_KEY: float(len(results))}
