@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,7 +26,7 @@ from typing import Any
 
 from ifverify.constraints.base import HARD, SOFT, Constraint, ConstraintError
 from ifverify.constraints.registry import Registry, default_registry
-from ifverify.data.jsonl import LineError
+from ifverify.data.jsonl import LineError, read_jsonl_lines
 
 REPEAT_PROMPT = "combination.repeat_prompt"
 
@@ -88,35 +88,6 @@ class Seed:
 def bundled_seeds_path() -> Path:
     """The packaged file of 300 seed instructions (``ifverify/data/seeds/seeds.jsonl``)."""
     return Path(str(resources.files("ifverify.data") / "seeds" / "seeds.jsonl"))
-
-
-def read_jsonl_lines(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
-    """(line number, object or error) for each non-blank line, numbered from 1; never raises on content.
-
-    Unlike :func:`ifverify.data.jsonl.read_jsonl` it reads bytes, so a line that is not UTF-8 is an
-    error for that line only.  A UTF-8 byte-order mark on line 1 is ignored.
-    """
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                problem = f"not valid UTF-8 ({exc.reason} at byte offset {exc.start})"
-                yield number, LineError(number, "(encoding)", problem)
-                continue
-            if number == 1:
-                line = line.removeprefix("\ufeff")
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line.rstrip("\r\n"))
-            except ValueError as exc:
-                yield number, LineError(number, "(json)", f"not valid JSON ({exc})")
-                continue
-            if not isinstance(row, dict):
-                yield number, LineError(number, "(json)", f"expected a JSON object, got {type(row).__name__}")
-                continue
-            yield number, row
 
 
 def derived_seed_id(instruction: str) -> str:

@@ -22,8 +22,8 @@ from typing import IO, Any, ClassVar
 
 import click
 
-from ifverify.data.curriculum import dump_row, read_jsonl_lines
-from ifverify.data.jsonl import LineError
+from ifverify.data.curriculum import dump_row
+from ifverify.data.jsonl import LineError, read_jsonl_lines
 
 #: Keys of an output row that are results, dropped from an input row before it is answered again.
 RESULT_KEYS = ("response", "generator", "error")

@@ -33,21 +33,43 @@ class LineError:
         return out
 
 
+def _parse(number: int, line: str) -> dict[str, Any] | LineError:
+    """The JSON object on line ``number``, or the error that names why it is not one."""
+    try:
+        row = json.loads(line)
+    except ValueError as exc:
+        return LineError(number, "(json)", f"not valid JSON ({exc})")
+    if not isinstance(row, dict):
+        return LineError(number, "(json)", f"expected a JSON object, got {type(row).__name__}")
+    return row
+
+
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
     """(line number, row or error) for each non-blank line; numbering starts at 1."""
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+            if line.strip():
+                yield number, _parse(number, line)
+
+
+def read_jsonl_lines(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
+    """(line number, object or error) for each non-blank line, numbered from 1; never raises on content.
+
+    Unlike :func:`read_jsonl` it reads bytes, so a line that is not UTF-8 is an
+    error for that line only.  A UTF-8 byte-order mark on line 1 is ignored.
+    """
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
             try:
-                row = json.loads(line)
-            except ValueError as exc:
-                yield number, LineError(number, "(json)", f"not valid JSON ({exc})")
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problem = f"not valid UTF-8 ({exc.reason} at byte offset {exc.start})"
+                yield number, LineError(number, "(encoding)", problem)
                 continue
-            if not isinstance(row, dict):
-                yield number, LineError(number, "(json)", f"expected a JSON object, got {type(row).__name__}")
-                continue
-            yield number, row
+            if number == 1:
+                line = line.removeprefix("\ufeff")
+            if line.strip():
+                yield number, _parse(number, line.rstrip("\r\n"))
 
 
 def read_responses(path: str | Path) -> tuple[dict[str, Any], list[LineError]]:
