@@ -293,30 +293,35 @@ class SoftClassifier:
             encoded[i] = features
         return cast("list[dict[str, list[int]]]", encoded)
 
-    def _tokenize(self, pairs: Sequence[tuple[str, str]], cap: int, **extra: Any) -> Any:
-        """The tokenizer's batch output for the pairs, each response cut to ``cap`` characters first."""
+    def _batch(self, pairs: Sequence[tuple[str, str]], cap: int, **extra: Any) -> Any:
+        """The tokenizer's batch output for the (non-empty) pairs, each response cut to ``cap`` characters."""
+        return self._tokenizer([self._first(c) for c, _ in pairs], [r[:cap] for _, r in pairs],
+                               truncation="only_second", max_length=self.max_length, padding=False, **extra)
+
+    @staticmethod
+    def _features(batch: Any, i: int) -> dict[str, list[int]]:
+        """Pair ``i``'s model inputs from a batch output."""
+        return {k: batch[k][i] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
+
+    def _tokenize(self, pairs: Sequence[tuple[str, str]], cap: int) -> list[dict[str, list[int]]]:
+        """Model inputs per pair, each response cut to ``cap`` characters first."""
         if not pairs:
             return []
-        batch = self._tokenizer([self._first(c) for c, _ in pairs], [r[:cap] for _, r in pairs],
-                                truncation="only_second", max_length=self.max_length, padding=False, **extra)
-        if extra:
-            return batch
-        keys = [k for k in batch.keys() if k in ("input_ids", "attention_mask", "token_type_ids")]
-        return [{k: batch[k][i] for k in keys} for i in range(len(pairs))]
+        batch = self._batch(pairs, cap)
+        return [self._features(batch, i) for i in range(len(pairs))]
 
     def _quick_encode(self, pairs: Sequence[tuple[str, str]], quick: int) -> list[dict[str, list[int]] | None]:
         """Features from the short cut where they provably equal the full cut's (module docstring), else None."""
         if not pairs:
             return []
-        batch = self._tokenize(pairs, quick, return_offsets_mapping=True)
-        keys = [k for k in batch.keys() if k in ("input_ids", "attention_mask", "token_type_ids")]
+        batch = self._batch(pairs, quick, return_offsets_mapping=True)
         found: list[dict[str, list[int]] | None] = []
         for i, (_, response) in enumerate(pairs):
-            ids = batch["input_ids"][i]
             ends = [end for (_, end), segment in zip(batch["offset_mapping"][i], batch.sequence_ids(i), strict=True)
                     if segment == 1]
-            safe = len(ids) == self.max_length and ends and _SPLIT_POINT.search(response, max(ends), quick)
-            found.append({k: batch[k][i] for k in keys} if safe else None)
+            safe = (len(batch["input_ids"][i]) == self.max_length and ends
+                    and _SPLIT_POINT.search(response, max(ends), quick))
+            found.append(self._features(batch, i) if safe else None)
         return found
 
     def check_constraints(self, texts: set[str]) -> None:
