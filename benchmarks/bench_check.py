@@ -7,9 +7,8 @@ Figures, strict and loose, all on this machine in one run:
   per-text memos (and memoised params verdicts) cleared and its constraints rebuilt before each pass,
   so no verdict, tokenization or detection is reused between passes (the reference's warm passes
   likewise reuse only their loaded resources; the language profiles' probability rows are built on
-  first use and stay, like the rest of the profiles).  Where the compiled n-gram extractor is missing,
-  the detector's per-word table would stay too; a second figure empties it before each pass (with the
-  extractor it is not used).  A third figure keeps the built constraints, as a long-lived Reward does;
+  first use and stay, like the rest of the profiles).  A second figure keeps the built constraints, as a
+  long-lived Reward does;
 * warm with 2 workers (import excluded): the same passes spread over ``check``'s own pool of forked
   workers, each task clearing its worker's memos and building its constraints afresh;
 * first pass (import excluded): a fresh process, modules imported, then one timed pass: this includes
@@ -56,30 +55,16 @@ def clear_text_memos() -> None:
     langid._detect_cached.cache_clear()
 
 
-def forget_word_table() -> None:
-    """Empty the language detector's word table (each word's n-gram rows, learnt on first sight)."""
-    from ifverify.verifiers import langid
-
-    model = langid._model()
-    with model.lock:
-        model.spaced_words, model.last_words = {"": b""}, {"": b""}
-
-
-def ours_warm(rows: list[dict[str, Any]], mode: str, repeats: int, *, reuse_constraints: bool = False,
-              cold_words: bool = False) -> list[float]:
+def ours_warm(rows: list[dict[str, Any]], mode: str, repeats: int, *, reuse_constraints: bool = False) -> list[float]:
     """Seconds per pass.  By default every pass builds (and validates) its constraints afresh, as one
     `check` run does and as the reference does; ``reuse_constraints`` keeps built constraints between
-    passes, as a long-lived Reward does when a dataset repeats across epochs and groups.
-    ``cold_words`` also empties the detector's word table before each pass (by default it stays, as
-    it does in any run past its first few hundred responses: a vocabulary stops growing)."""
+    passes, as a long-lived Reward does when a dataset repeats across epochs and groups."""
     cache = ConstraintCache()
     for row in rows:
         evaluate_row(row, cache, mode, detail=False)
     times = []
     for _ in range(repeats):
         clear_text_memos()
-        if cold_words:
-            forget_word_table()
         if not reuse_constraints:
             cache = ConstraintCache()
         start = time.perf_counter()
@@ -196,7 +181,6 @@ def main() -> None:
                 "ours_warm_best_rps": n / min(warm),
                 "ours_warm_median_rps": n / statistics.median(warm),
                 "ours_warm_reused_constraints_best_rps": n / min(reused),
-                "ours_warm_cold_word_table_best_rps": n / min(ours_warm(rows, mode, args.repeats, cold_words=True)),
                 "ours_warm_2workers_best_rps": n / min(ours_workers_warm(rows, mode, 2, args.repeats)),
                 "ours_first_pass_rps": n / ours_first_pass(mode),
                 "ours_cli_1proc_rps": n / cli_seconds(small, mode, 1),
