@@ -84,7 +84,7 @@ def sync(device: str) -> None:
 def run(n: int, threads: int, max_length: int, device: str, *, model: Path | None = None,
         responses_path: Path = IFEVAL_RESPONSES, batch_sizes: tuple[int, ...] = (8, 32, 64),
         compare_cpu: int = 0) -> dict[str, Any]:
-    from ifverify.verifiers.classifier import SoftClassifier
+    from ifverify.learned.classifier import SoftClassifier
 
     texts, source = responses(n, responses_path)
     pairs = [(CONSTRAINTS[i % len(CONSTRAINTS)], text) for i, text in enumerate(texts)]

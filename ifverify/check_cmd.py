@@ -33,7 +33,7 @@ def _evaluate_chunk(args: tuple[Sequence[tuple[int, dict[str, Any]]], str, bool,
     scores: dict[tuple[str, str], float] | None = None
     threshold = 0.5
     if classifier_path:
-        from ifverify.verifiers.classifier import shared_classifier
+        from ifverify.learned.classifier import shared_classifier
 
         classifier = shared_classifier(classifier_path)
         pairs = soft_pairs((row for _, row in rows), _WORKER_CACHE)
@@ -124,7 +124,7 @@ def _report_errors(records: list[dict[str, Any]], extra: list[LineError], err: I
 def _load_classifier(path: str) -> None:
     """Load the classifier once up front, so a broken one is a one-line error before any scoring."""
     try:
-        from ifverify.verifiers.classifier import shared_classifier
+        from ifverify.learned.classifier import shared_classifier
 
         shared_classifier(path)
     except Exception as exc:

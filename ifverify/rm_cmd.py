@@ -59,7 +59,7 @@ def train_cmd(data: str, out_dir: str, base: str | None, epochs: int, lr: float,
               eval_fraction: float, seed: int, checkpoint_every: int, no_resume: bool, threads: int | None,
               device: str | None, progress: bool | None, fmt: str) -> None:
     """Train a classifier on DATA (JSONL: constraint_text, response, label) with binary cross-entropy."""
-    from ifverify.verifiers.training import train
+    from ifverify.learned.training import train
 
     report = _run(lambda: train(data, out_dir, base=base, epochs=epochs, lr=lr, batch_size=batch_size,
                                 max_length=max_length, eval_fraction=eval_fraction, seed=seed,
@@ -87,8 +87,8 @@ def train_cmd(data: str, out_dir: str, base: str | None, epochs: int, lr: float,
 @click.option("--device", help="torch device; default cuda when available, else cpu.")
 def eval_cmd(model_dir: str, data: str, fmt: str, batch_size: int, threads: int | None, device: str | None) -> None:
     """Score DATA (JSONL: constraint_text, response, label) with the classifier in MODEL_DIR."""
-    from ifverify.verifiers.classifier import SoftClassifier
-    from ifverify.verifiers.training import evaluate_pairs, read_pairs
+    from ifverify.learned.classifier import SoftClassifier
+    from ifverify.learned.training import evaluate_pairs, read_pairs
 
     def run() -> Any:
         pairs = read_pairs(data)  # bad data fails before a model loads

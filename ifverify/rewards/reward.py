@@ -171,7 +171,7 @@ def _resolve_classifier(classifier: SoftScorer | str | os.PathLike[str] | None) 
     if classifier is None:
         return None
     if isinstance(classifier, str | os.PathLike):
-        from ifverify.verifiers.classifier import shared_classifier
+        from ifverify.learned.classifier import shared_classifier
 
         path = os.fspath(classifier)
         try:

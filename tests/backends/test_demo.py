@@ -40,7 +40,7 @@ def test_demo__curriculum_mixes_hard_and_soft_on_every_level() -> None:
 
 
 def test_demo__pairs_are_rm_train_input() -> None:
-    from ifverify.verifiers.training import read_pairs
+    from ifverify.learned.training import read_pairs
 
     path = DEMO / "pairs.jsonl"
     assert path.stat().st_size < 400_000

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ifverify.models import require
-from ifverify.verifiers.classifier import (
+from ifverify.learned.classifier import (
     PACKAGED_BASE,
     ClassifierMetadata,
     SoftClassifier,
@@ -43,7 +43,7 @@ from ifverify.verifiers.classifier import (
     resolve_device,
     resolve_source,
 )
-from ifverify.verifiers.metrics import (
+from ifverify.learned.metrics import (
     CalibrationBin,
     EvalReport,
     calibration,

@@ -20,8 +20,8 @@ pytest.importorskip("transformers")
 from test_classifier import build_tiny_model  # noqa: E402
 
 from ifverify.rm_cmd import rm  # noqa: E402
-from ifverify.verifiers.classifier import METADATA_FILE, SoftClassifier  # noqa: E402
-from ifverify.verifiers.training import (  # noqa: E402
+from ifverify.learned.classifier import METADATA_FILE, SoftClassifier  # noqa: E402
+from ifverify.learned.training import (  # noqa: E402
     DataError,
     LabelledPair,
     calibration,
