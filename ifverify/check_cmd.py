@@ -33,12 +33,12 @@ def _evaluate_chunk(args: tuple[Sequence[tuple[int, dict[str, Any]]], str, bool,
     scores: dict[tuple[str, str], float] | None = None
     threshold = 0.5
     if classifier_path:
-        from ifverify.learned.classifier import shared_classifier
+        from ifverify.learned.scorers import load_scorer, threshold_of
 
-        classifier = shared_classifier(classifier_path)
+        classifier = load_scorer(classifier_path)
         pairs = soft_pairs((row for _, row in rows), _WORKER_CACHE)
         scores = dict(zip(pairs, classifier.score_pairs(pairs), strict=True))
-        threshold = classifier.threshold
+        threshold = threshold_of(classifier)
     return [evaluate_row(row, _WORKER_CACHE, mode, line=line, detail=detail, soft_scores=scores,
                          threshold=threshold) for line, row in rows]
 
@@ -124,9 +124,9 @@ def _report_errors(records: list[dict[str, Any]], extra: list[LineError], err: I
 def _load_classifier(path: str) -> None:
     """Load the classifier once up front, so a broken one is a one-line error before any scoring."""
     try:
-        from ifverify.learned.classifier import shared_classifier
+        from ifverify.learned.scorers import load_scorer
 
-        shared_classifier(path)
+        load_scorer(path)
     except Exception as exc:
         raise click.ClickException(f"cannot load --classifier {path}: {exc}") from None
 
@@ -154,8 +154,9 @@ def _write_results(path: str, records: list[dict[str, Any]]) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes to spread a large file over.")
 @click.option("--no-detail", is_flag=True, help="Leave per-constraint reasons out of the results.")
-@click.option("--classifier", "classifier_path", metavar="DIR", type=click.Path(exists=True, file_okay=False),
-              help="A saved soft-constraint classifier (ifverify rm train); soft constraints need it.")
+@click.option("--classifier", "classifier_path", metavar="SPEC",
+              help="Soft-constraint scorer: 'default' (the packaged soft verifier), a saved classifier folder "
+                   "(ifverify rm train), or 'judge:<url>' (an LLM judge); soft constraints need one.")
 def check(input_path: str, responses_path: str | None, mode: str, results_path: str | None, fmt: str,
           workers: int, no_detail: bool, classifier_path: str | None) -> None:
     """Score responses against their constraints, IFEval-compatible.

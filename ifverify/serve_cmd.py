@@ -16,8 +16,9 @@ import click
 @click.option("--weights", default=None, help="For --aggregation weighted: a JSON object of weights.")
 @click.option("--mode", default="strict", show_default=True, type=click.Choice(["strict", "loose"]),
               help="Strict or loose verdicts for hard constraints.")
-@click.option("--classifier", default=None, type=click.Path(exists=True, file_okay=False),
-              help="A saved classifier folder, for soft constraints.")
+@click.option("--classifier", default=None, metavar="SPEC",
+              help="Soft-constraint scorer: 'default' (the packaged soft verifier), a saved classifier folder, "
+                   "or 'judge:<url>' (an LLM judge).")
 @click.option("--token-env", default=None, metavar="VAR",
               help="Require 'Authorization: Bearer <token>', the token read from this environment variable.")
 @click.option("--max-body", default=1_000_000, show_default=True, type=click.IntRange(1), metavar="BYTES",

@@ -49,8 +49,9 @@ class Reward:
         mode: "strict" or "loose" verdicts for hard constraints.
         weights: for "weighted": weight by constraint id, alias, or kind ("hard"/"soft").
         on_error: "none" (the row is excluded, TRL turns None into NaN) or "zero".
-        classifier: for soft constraints: a :class:`SoftScorer`, or the path of a saved classifier folder
-            (loaded once per process and shared by every Reward naming it).  It is tried on a probe pair
+        classifier: for soft constraints: a :class:`SoftScorer`, ``"default"`` (the packaged soft verifier),
+            ``"judge:<url>"`` (an LLM judge) or the path of a saved classifier folder (a scorer spec, see
+            :mod:`ifverify.learned.scorers`; loaded once per process and shared by every Reward naming it).  It is tried on a probe pair
             at construction, so a missing or broken classifier fails here, not in training.  Without
             one, rows with soft constraints fail (per sample).
         threshold: probability at which a soft constraint counts as satisfied (for "all" and verdicts);
@@ -171,11 +172,11 @@ def _resolve_classifier(classifier: SoftScorer | str | os.PathLike[str] | None) 
     if classifier is None:
         return None
     if isinstance(classifier, str | os.PathLike):
-        from ifverify.learned.classifier import shared_classifier
+        from ifverify.learned.scorers import load_scorer
 
         path = os.fspath(classifier)
         try:
-            classifier = shared_classifier(path)
+            classifier = load_scorer(path)
         except Exception as exc:
             raise ClassifierError(f"cannot load the classifier {path!r}: {exc}") from exc
     if not callable(getattr(classifier, "score_pairs", None)):
