@@ -97,7 +97,7 @@ def plugins(as_json: bool) -> None:
 def _add_commands() -> None:
     from ifverify.backends_cmd import openrlhf
     from ifverify.check_cmd import check
-    from ifverify.data.pseudo_cmd import pseudo_label, validate_labels
+    from ifverify.data.pseudo_cmd import import_pairs, pseudo_label, validate_labels
     from ifverify.data_cmd import data
     from ifverify.rm_cmd import rm
     from ifverify.serve_cmd import serve
@@ -110,6 +110,7 @@ def _add_commands() -> None:
     cli.add_command(serve)
     data.add_command(pseudo_label)
     data.add_command(validate_labels)
+    data.add_command(import_pairs)
     cli.add_command(data)
 
 

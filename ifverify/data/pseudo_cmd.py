@@ -88,3 +88,40 @@ def validate_labels(pairs_path: str, mode: str, fmt: str) -> None:
         click.echo(report.to_text(os.path.basename(pairs_path), markdown=fmt == "markdown"), nl=False)
     if report.errors:
         raise click.exceptions.Exit(1)
+
+
+@click.command("import-pairs")
+@click.argument("input_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_path", metavar="PAIRS.jsonl", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the pairs (ifverify's pair format).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="How to print the report.")
+def import_pairs(input_path: str, out_path: str, fmt: str) -> None:
+    """Import the paper's released pseudo-label pairs (parquet or JSONL) into ifverify's pair format.
+
+    Each row (prompt, chosen, rejected, constraint, instruction_id_list, kwargs) gives a positive
+    (last constraint, chosen) and a negative (last constraint, rejected).  The paper's soft ids map onto
+    ifverify's soft types; its IFEval ids onto the hard types, with kwargs cleaned (nulls dropped, integral
+    floats made ints).  Bad rows go to stderr as `line N: field: problem` (rows numbered from 1), the rest
+    are imported, and the exit code is 1.
+    """
+    from ifverify.data.paper_pairs import import_file, write_pairs
+
+    try:
+        report = import_file(input_path)
+    except (OSError, UnicodeDecodeError, ValueError, ImportError) as exc:
+        raise _unreadable(input_path, exc) from None
+    try:
+        write_pairs(out_path, report.pairs)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write --out {out_path}: {exc.strerror or exc}") from None
+    _report_errors(report.errors)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        kinds = report.by_kind()
+        click.echo(f"imported {len(report.pairs) // 2} of {report.rows} rows: {len(report.pairs)} pairs "
+                   f"({kinds['hard']} hard and {kinds['soft']} soft constraints, one positive and one negative "
+                   f"each), {len(report.errors)} error(s); wrote {out_path}")
+    if report.errors:
+        raise click.exceptions.Exit(1)
