@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "reference" / "ifeval" / "input_response_data_gpt4_20231107_145030.jsonl"
+DEFAULT_DATA = REPO / "third_party" / "ifeval" / "input_response_data_gpt4_20231107_145030.jsonl"
 
 _CHILD = """
 import importlib.util, json, sys, time

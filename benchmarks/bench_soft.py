@@ -16,7 +16,7 @@ machine without the package); ``--responses FILE`` reads the responses from anot
 
 On CUDA, one untimed pass of each way comes first, since a GPU tunes kernels per new input shape.
 
-Pairs: N responses cycled from IFEval's GPT-4 demo responses (``../shared/reference/ifeval``; most run past
+Pairs: N responses cycled from IFEval's GPT-4 demo responses (``third_party/ifeval``; most run past
 256 tokens and are truncated, as long RL completions are), or generated prose when that folder is absent,
 each paired with one of 16 soft constraint texts.  On the CPU each timed call follows one untimed warm-up call.
 """
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-IFEVAL_RESPONSES = REPO.parent / "shared" / "reference" / "ifeval" / "input_response_data_gpt4_20231107_145030.jsonl"
+IFEVAL_RESPONSES = REPO / "third_party" / "ifeval" / "input_response_data_gpt4_20231107_145030.jsonl"
 
 CONSTRAINTS = [
     "Write for a ten-year-old reader.",

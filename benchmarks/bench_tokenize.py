@@ -37,7 +37,7 @@ from test_tokenize import nltk_tokenizers  # noqa: E402
 from ifverify.verifiers import text as tx  # noqa: E402
 from ifverify.verifiers import tokenize as tk  # noqa: E402
 
-RESPONSES = REPO.parent / "shared" / "reference" / "ifeval" / "input_response_data_gpt4_20231107_145030.jsonl"
+RESPONSES = REPO / "third_party" / "ifeval" / "input_response_data_gpt4_20231107_145030.jsonl"
 
 _START_UP = """
 import sys, time

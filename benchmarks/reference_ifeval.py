@@ -53,7 +53,7 @@ from typing import Any
 LM_EVAL_VERSION = "0.4.13"
 DESCRIPTION = "Run the reference IFEval checker (lm-eval's port of Google's) for fidelity and speed."
 INSTALL_COMMAND = f"pip install --no-deps lm-eval=={LM_EVAL_VERSION} immutabledict"
-DEFAULT_REF_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "ifeval"
+DEFAULT_REF_DIR = Path(__file__).resolve().parents[1] / "third_party" / "ifeval"
 INPUT_FILE = "input_data.jsonl"
 RESPONSE_FILE = "input_response_data_gpt4_20231107_145030.jsonl"
 RESULT_FILES = {"strict": "eval_results_strict.jsonl", "loose": "eval_results_loose.jsonl"}

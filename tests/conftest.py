@@ -1,4 +1,4 @@
-"""Shared fixtures: offline mode, and the shared IFEval reference folder beside the checkout."""
+"""Shared fixtures: offline mode, and the IFEval reference data vendored in ``third_party/ifeval``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_IFEVAL = REPO.parent / "shared" / "reference" / "ifeval"
+IFEVAL_DIR = REPO / "third_party" / "ifeval"
 #: Keys whose reference verdicts are random (IFEval swaps a non-letter target for a random letter).
 RANDOM_IN_REFERENCE = {1122, 1129}
 
@@ -25,9 +25,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def ifeval_dir() -> Path:
-    if not (SHARED_IFEVAL / "input_data.jsonl").exists():
-        pytest.skip(f"IFEval reference data not found at {SHARED_IFEVAL}")
-    return SHARED_IFEVAL
+    return IFEVAL_DIR
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,7 @@ from ifverify.verifiers import langid
 from ifverify.verifiers.langid import LanguageDetectionError, detect, detect_or_none
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_IFEVAL = REPO.parent / "shared" / "reference" / "ifeval"
-RESPONSES = SHARED_IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl"
+RESPONSES = REPO / "third_party" / "ifeval" / "input_response_data_gpt4_20231107_145030.jsonl"
 
 VIETNAMESE = "Tiếng Việt là ngôn ngữ chính thức của Việt Nam, được hàng triệu người sử dụng hằng ngày."
 EDGE_CASES = [
@@ -115,8 +114,6 @@ def assert_same(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def responses() -> list[str]:
-    if not RESPONSES.is_file():
-        pytest.skip(f"shared reference data not found: {RESPONSES}")
     with RESPONSES.open(encoding="utf-8") as handle:
         return [json.loads(line)["response"] for line in handle if line.strip()]
 
