@@ -25,6 +25,7 @@ import pytest
 from ifverify.constraints.base import Alias, Constraint, HardConstraint
 from ifverify.constraints.plugins import (
     GROUP,
+    CompatibilityPack,
     LoadedPlugin,
     Plugin,
     PluginLoadError,
@@ -299,7 +300,8 @@ def test_validate__clash_with_registered_id(module: Callable[[str, str], str]) -
     with pytest.raises(PluginValidationError) as info:
         _validate("plug_clash:Shout")
     assert str(info.value) == ("plugin 'acme = plug_clash:Shout' (distribution unknown): id 'acme.taken' of "
-                               "class Shout is already taken by acme.taken (other-dist:acme)")
+                               "class Shout (distribution unknown) is already taken by acme.taken "
+                               "(distribution other-dist, entry point acme)")
 
 
 def test_validate__builtin_family_is_not_a_plugin_namespace(module: Callable[[str, str], str]) -> None:
@@ -322,7 +324,75 @@ def test_validate__clash_with_alias_of_earlier_plugin(module: Callable[[str, str
     with pytest.raises(PluginValidationError) as info:
         _validate("plug_clash_alias:Shout", registry)
     assert str(info.value).endswith(
-        ": alias 'acme:whisper' of class Shout is already taken by acme.whisper (unknown:acme)")
+        ": alias 'acme:whisper' of class Shout (distribution unknown) is already taken by acme.whisper "
+        "(distribution unknown, entry point acme)")
+
+
+# -- compatibility packs: declared alias prefixes ---------------------------------------------------------
+FOREIGN = SHOUT.replace('Alias("acme:shout")', 'Alias("format:shout"), Alias("count:shouts")')
+
+
+def test_pack__declared_prefixes_admit_foreign_aliases(module: Callable[[str, str], str]) -> None:
+    module("pack_ok", FOREIGN + "\nfrom ifverify.constraints.plugins import CompatibilityPack\n"
+                                "def pack():\n    return CompatibilityPack((Shout,), ('format:', 'count:'))\n")
+    loaded = load_plugin(plugin("pack_ok:pack"))
+    assert loaded.alias_prefixes == ("format:", "count:")
+    registry = Registry()
+    for cls in hard_types():
+        registry.register(cls)
+    assert [c.id for c in validate_plugin(loaded, registry)] == ["acme.shout"]
+    report = load_plugins(registry, [ep("pack_ok:pack")])
+    assert report.outcomes[0].alias_prefixes == ("format:", "count:")
+    assert registry.get("format:shout").id == "acme.shout"
+
+
+def test_pack__alias_outside_declared_prefixes(module: Callable[[str, str], str]) -> None:
+    module("pack_narrow", FOREIGN)
+    loaded = LoadedPlugin(plugin("pack_narrow:Shout"), (load_plugin(plugin("pack_narrow:Shout")).items[0],),
+                          ("format:",))
+    with pytest.raises(PluginValidationError) as info:
+        validate_plugin(loaded, Registry())
+    assert str(info.value).endswith(
+        ": alias 'count:shouts' of acme.shout is outside the plugin's namespace; entry point 'acme' may only "
+        "add aliases starting with 'acme.' or 'acme:' or a declared prefix ('format:')")
+
+
+def test_pack__without_declaration_a_foreign_alias_is_refused(module: Callable[[str, str], str]) -> None:
+    module("pack_undeclared", FOREIGN)
+    with pytest.raises(PluginValidationError, match=r"alias 'format:shout' of acme.shout is outside"):
+        _validate("pack_undeclared:Shout")
+
+
+@pytest.mark.parametrize("prefix", ["format", "", ":", "for mat:", 5])
+def test_pack__malformed_prefix(module: Callable[[str, str], str], prefix: Any) -> None:
+    module("pack_bad_prefix", FOREIGN)
+    items = load_plugin(plugin("pack_bad_prefix:Shout")).items
+    with pytest.raises(PluginValidationError, match=rf"alias prefix {prefix!r} is not a prefix like 'format:'"):
+        validate_plugin(LoadedPlugin(plugin("pack_bad_prefix:Shout"), items, (prefix,)), Registry())
+
+
+def test_pack__collision_names_both_distributions(module: Callable[[str, str], str]) -> None:
+    """A pack alias equal to a built-in IFEval id, or to an earlier pack's alias, is refused by name."""
+    module("pack_clash", SHOUT.replace('Alias("acme:shout")', 'Alias("detectable_format:title")'))
+    registry = Registry()
+    for cls in hard_types():
+        registry.register(cls)
+    items = load_plugin(plugin("pack_clash:Shout")).items
+    with pytest.raises(PluginValidationError) as info:
+        validate_plugin(LoadedPlugin(plugin("pack_clash:Shout"), items, ("detectable_format:",)), registry)
+    assert str(info.value) == (
+        "plugin 'acme = pack_clash:Shout' (distribution unknown): alias 'detectable_format:title' of class Shout "
+        "(distribution unknown) is already taken by format.title (built-in, distribution ifverify)")
+    module("pack_first", WHISPER.replace('Alias("acme.quiet")', 'Alias("format:quiet")')
+           + "\nfrom ifverify.constraints.plugins import CompatibilityPack\nP = CompatibilityPack((Whisper,), ('format:',))\n")
+    other = Registry()
+    other.register(load_plugin(plugin("pack_first:P")).items[0], origin="ifverify-other-pack:acme")
+    module("pack_second", SHOUT.replace('Alias("acme:shout")', 'Alias("format:quiet")'))
+    items = load_plugin(plugin("pack_second:Shout")).items
+    with pytest.raises(PluginValidationError) as info:
+        validate_plugin(LoadedPlugin(plugin("pack_second:Shout"), items, ("format:",)), other)
+    assert str(info.value).endswith("alias 'format:quiet' of class Shout (distribution unknown) is already taken "
+                                    "by acme.whisper (distribution ifverify-other-pack, entry point acme)")
 
 
 def test_validate__empty_plugin() -> None:
@@ -347,7 +417,8 @@ def test_load_plugins__registers_with_origin_and_builds(module: Callable[[str, s
     assert built.evaluate("Hello").verdict is False
     assert report.failed == ()
     assert plugin_report(registry) == [{"distribution": "unknown", "version": "", "entry_point": "acme",
-                                        "value": "plug_ok:Shout", "ids": ["acme.shout"], "error": None}]
+                                        "value": "plug_ok:Shout", "ids": ["acme.shout"], "alias_prefixes": [],
+                                            "error": None}]
 
 
 BROKEN = ["missing_mod:X", "plug_mixed:Nope", "plug_mixed:boom", "plug_mixed:NUMBER", "plug_mixed:Outside"]
@@ -492,7 +563,8 @@ def test_example_plugin__installed_loads_into_a_fresh_registry(acme_site: Path) 
     rows = [r for r in out["report"] if r["distribution"] == "ifverify-plugin-acme"]
     assert rows == [{"distribution": "ifverify-plugin-acme", "version": "0.1.0", "entry_point": "acme",
                      "value": "ifverify_acme:constraint_types",
-                     "ids": ["acme.no_exclamation", "acme.max_line_length"], "error": None}]
+                     "ids": ["acme.no_exclamation", "acme.max_line_length"], "alias_prefixes": [],
+                     "error": None}]
     assert out["origin"] == {"acme.no_exclamation": "ifverify-plugin-acme:acme",
                              "acme.max_line_length": "ifverify-plugin-acme:acme"}
     assert out["instruction"] == "Keep every line to 10 characters or fewer."

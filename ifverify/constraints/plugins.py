@@ -5,7 +5,8 @@ A distribution declares an entry point in that group.  Its *name* is the plugin'
 
 * a :class:`~ifverify.constraints.base.Constraint` subclass;
 * a list or tuple of such classes;
-* a zero-argument callable returning one class or an iterable of classes.
+* a :class:`CompatibilityPack` (types plus the foreign alias prefixes they serve);
+* a zero-argument callable returning one class, an iterable of classes, or a :class:`CompatibilityPack`.
 
 Loading runs three pure steps, each a public function, and then registers what survived:
 
@@ -16,8 +17,9 @@ Loading runs three pure steps, each a public function, and then registers what s
    :class:`PluginLoadError` that names the plugin and keeps the original exception.
 3. :func:`validate_plugin` checks every object: a well-formed constraint type (the registry's
    :func:`~ifverify.constraints.registry.check_declaration`); an id whose family part (the text before
-   the first ``.``) equals the entry point name; aliases starting with ``<name>.`` or ``<name>:``; no id
-   or alias declared twice in the plugin; none already registered.  Failures raise
+   the first ``.``) equals the entry point name; aliases starting with ``<name>.`` or ``<name>:``, or
+   with one of the alias prefixes a compatibility pack declares; no id or alias declared twice in the
+   plugin; none already registered (a clash names both distributions).  Failures raise
    :class:`PluginValidationError`.
 
 :func:`load_plugins` runs the steps for every plugin.  A plugin that fails any step is skipped whole,
@@ -41,6 +43,7 @@ from ifverify.constraints.registry import Registry, check_declaration, default_r
 
 __all__ = [
     "GROUP",
+    "CompatibilityPack",
     "LoadedPlugin",
     "Plugin",
     "PluginError",
@@ -92,11 +95,26 @@ class Plugin:
 
 
 @dataclass(frozen=True)
+class CompatibilityPack:
+    """What a compatibility pack's entry point gives: its constraint types, and the alias prefixes it serves.
+
+    A pack makes another benchmark's instruction ids work unchanged (IFBench's ``format:emoji``,
+    ``count:numbers``, ...).  Its native ids stay in its own namespace; its aliases may also start with
+    any of ``alias_prefixes`` (each ending in ``:`` or ``.``), as long as no alias is already taken.
+    """
+
+    types: tuple[Any, ...]
+    alias_prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LoadedPlugin:
     """A plugin whose entry point was imported and expanded; ``items`` are not validated yet."""
 
     plugin: Plugin
     items: tuple[Any, ...]
+    #: Foreign alias prefixes a compatibility pack declares (empty for an ordinary plugin).
+    alias_prefixes: tuple[Any, ...] = ()
 
 
 class PluginError(ConstraintError):
@@ -131,6 +149,7 @@ class PluginOutcome:
     plugin: Plugin
     ids: tuple[str, ...] = ()
     error: str | None = None
+    alias_prefixes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -143,6 +162,7 @@ class PluginOutcome:
             "entry_point": self.plugin.name,
             "value": self.plugin.entry_point.value,
             "ids": list(self.ids),
+            "alias_prefixes": list(self.alias_prefixes),
             "error": self.error,
         }
 
@@ -190,9 +210,10 @@ def _plugin(ep: metadata.EntryPoint) -> Plugin:
 def load_plugin(plugin: Plugin) -> LoadedPlugin:
     """Import the entry point and expand it into a tuple of (not yet validated) objects.
 
-    Expansion: a class gives itself; a list or tuple gives its items; any other callable is called with
-    no arguments and its result expanded once more (a class gives itself; an iterable other than a str,
-    bytes or mapping gives its items); anything else gives itself, for :func:`validate_plugin` to reject.
+    Expansion: a class gives itself; a list or tuple gives its items; a :class:`CompatibilityPack` gives
+    its types and alias prefixes; any other callable is called with no arguments and its result expanded
+    once more (a class gives itself; a pack as above; an iterable other than a str, bytes or mapping gives
+    its items); anything else gives itself, for :func:`validate_plugin` to reject.
 
     Raises :class:`PluginLoadError` for any ``Exception`` on the way: ``"<plugin>: import failed: ..."``
     or ``"<plugin>: calling the factory failed: ..."``, followed by the original's type and message.
@@ -203,12 +224,16 @@ def load_plugin(plugin: Plugin) -> LoadedPlugin:
         raise PluginLoadError(plugin, "import failed", exc) from exc
     if isinstance(obj, type):
         return LoadedPlugin(plugin, (obj,))
+    if isinstance(obj, CompatibilityPack):
+        return _loaded_pack(plugin, obj)
     if isinstance(obj, (list, tuple)):
         return LoadedPlugin(plugin, tuple(obj))
     if not callable(obj):
         return LoadedPlugin(plugin, (obj,))
     try:
         result = obj()
+        if isinstance(result, CompatibilityPack):
+            return _loaded_pack(plugin, result)
         if isinstance(result, (type, str, bytes, Mapping)) or not isinstance(result, Iterable):
             items: tuple[Any, ...] = (result,)
         else:
@@ -216,6 +241,12 @@ def load_plugin(plugin: Plugin) -> LoadedPlugin:
     except Exception as exc:
         raise PluginLoadError(plugin, "calling the factory failed", exc) from exc
     return LoadedPlugin(plugin, items)
+
+
+def _loaded_pack(plugin: Plugin, pack: CompatibilityPack) -> LoadedPlugin:
+    items = pack.types if isinstance(pack.types, (list, tuple)) else (pack.types,)
+    prefixes = pack.alias_prefixes if isinstance(pack.alias_prefixes, (list, tuple)) else (pack.alias_prefixes,)
+    return LoadedPlugin(plugin, tuple(items), tuple(prefixes))
 
 
 # -- step 3: validate ---------------------------------------------------------------------------------
@@ -230,10 +261,13 @@ def validate_plugin(loaded: LoadedPlugin, registry: Registry) -> list[type[Const
     * each item passes :func:`~ifverify.constraints.registry.check_declaration` (a ``Constraint``
       subclass with a non-empty ``id``, ``kind`` and ``family``, an id like ``family.name``, ``Alias``
       aliases, an object params schema);
+    * a compatibility pack's alias prefixes are non-empty strings ending in ``:`` or ``.``, without
+      whitespace;
     * each id's family part (the text before the first ``.``) equals the entry point name, and each alias
-      starts with ``<name>.`` or ``<name>:``;
+      starts with ``<name>.`` or ``<name>:`` or with one of the pack's alias prefixes;
     * no id or alias appears twice within the plugin (the same class listed twice counts);
-    * no id or alias is already taken in ``registry`` (by a built-in or an earlier plugin).
+    * no id or alias is already taken in ``registry`` (by a built-in or an earlier plugin); the error
+      names both distributions.
     """
     plugin = loaded.plugin
     namespace = plugin.name
@@ -246,6 +280,7 @@ def validate_plugin(loaded: LoadedPlugin, registry: Registry) -> list[type[Const
             plugin, f"namespace {namespace!r} belongs to ifverify's built-in types; choose another entry point name")
     if not loaded.items:
         raise PluginValidationError(plugin, "provides no constraint types")
+    prefixes = _check_prefixes(plugin, loaded.alias_prefixes)
     classes: list[type[Constraint]] = []
     for item in loaded.items:
         try:
@@ -255,23 +290,34 @@ def validate_plugin(loaded: LoadedPlugin, registry: Registry) -> list[type[Const
         except Exception as exc:  # e.g. ``aliases = 5``: check_declaration iterates it
             raise PluginValidationError(plugin, f"malformed declaration {item!r}: "
                                                 f"{type(exc).__name__}: {exc}") from exc
-        _check_namespace(plugin, item)
+        _check_namespace(plugin, item, prefixes)
         classes.append(item)
     _check_unique(plugin, classes, registry)
     return classes
 
 
-def _check_namespace(plugin: Plugin, cls: type[Constraint]) -> None:
+def _check_prefixes(plugin: Plugin, prefixes: tuple[Any, ...]) -> tuple[str, ...]:
+    for prefix in prefixes:
+        if (not isinstance(prefix, str) or len(prefix) < 2 or prefix[-1] not in ".:"
+                or any(c.isspace() for c in prefix) or prefix[0] in ".:"):
+            raise PluginValidationError(
+                plugin, f"alias prefix {prefix!r} is not a prefix like 'format:' (a name ending in ':' or '.')")
+    return tuple(prefixes)
+
+
+def _check_namespace(plugin: Plugin, cls: type[Constraint], prefixes: tuple[str, ...] = ()) -> None:
     ns = plugin.name
     if cls.id.split(".", 1)[0] != ns:
         raise PluginValidationError(
             plugin, f"id {cls.id!r} of class {cls.__qualname__} is outside the plugin's namespace; "
                     f"entry point {ns!r} may only add ids starting with '{ns}.'")
+    allowed = (f"{ns}.", f"{ns}:", *prefixes)
     for alias in cls.aliases:
-        if not alias.name.startswith((f"{ns}.", f"{ns}:")):
+        if not alias.name.startswith(allowed):
+            declared = f" or a declared prefix ({', '.join(repr(p) for p in prefixes)})" if prefixes else ""
             raise PluginValidationError(
                 plugin, f"alias {alias.name!r} of {cls.id} is outside the plugin's namespace; "
-                        f"entry point {ns!r} may only add aliases starting with '{ns}.' or '{ns}:'")
+                        f"entry point {ns!r} may only add aliases starting with '{ns}.' or '{ns}:'{declared}")
 
 
 def _check_unique(plugin: Plugin, classes: list[type[Constraint]], registry: Registry) -> None:
@@ -285,10 +331,17 @@ def _check_unique(plugin: Plugin, classes: list[type[Constraint]], registry: Reg
             seen[name] = cls
             if name in registry:
                 owner = registry.get(name)
-                where = registry.origin.get(owner.id) or "built-in"
                 raise PluginValidationError(
-                    plugin, f"{what} {name!r} of class {cls.__qualname__} is already taken by "
-                            f"{owner.id} ({where})")
+                    plugin, f"{what} {name!r} of class {cls.__qualname__} (distribution {plugin.distribution}) "
+                            f"is already taken by {owner.id} ({_owner(registry.origin.get(owner.id))})")
+
+
+def _owner(origin: str | None) -> str:
+    """Who registered an id, from its registry origin ``"<distribution>:<entry point>"`` ("" = built-in)."""
+    if not origin:
+        return "built-in, distribution ifverify"
+    distribution, _, entry_point = origin.rpartition(":")
+    return f"distribution {distribution}, entry point {entry_point}"
 
 
 # -- all steps ----------------------------------------------------------------------------------------
@@ -321,7 +374,8 @@ def load_plugins(registry: Registry,
 
 def _load_one(plugin: Plugin, registry: Registry) -> PluginOutcome:
     try:
-        classes = validate_plugin(load_plugin(plugin), registry)
+        loaded = load_plugin(plugin)
+        classes = validate_plugin(loaded, registry)
         # validate_plugin checked everything register() checks, so nothing below is expected to fail.
         for cls in classes:
             registry.register(cls, origin=plugin.origin)
@@ -331,7 +385,7 @@ def _load_one(plugin: Plugin, registry: Registry) -> PluginOutcome:
         return PluginOutcome(plugin, error=reason)
     ids = tuple(cls.id for cls in classes)
     logger.debug("loaded %s: %s", plugin, ", ".join(ids))
-    return PluginOutcome(plugin, ids=ids)
+    return PluginOutcome(plugin, ids=ids, alias_prefixes=tuple(loaded.alias_prefixes))
 
 
 def _skip(message: str, exc: BaseException, stacklevel: int) -> None:
