@@ -14,46 +14,19 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any
 
 import click
 
 from ifverify.data.curriculum import dump_row
+from ifverify.data.generator_base import Failure, Generator
 from ifverify.data.jsonl import LineError, read_jsonl_lines
 
 #: Keys of an output row that are results, dropped from an input row before it is answered again.
 RESULT_KEYS = ("response", "generator", "error")
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A row that got no response: ``kind`` (e.g. ``http_error``, ``timeout``), a message, attempts made."""
-
-    kind: str
-    message: str
-    attempts: int = 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "message": self.message, "attempts": self.attempts}
-
-
-class Generator(ABC):
-    """Answers prompts.  ``generate`` yields ``(index, response or Failure)`` as each row finishes, in any
-    order, once per prompt; it raises only for interruptions (KeyboardInterrupt)."""
-
-    backend: ClassVar[str]
-
-    @abstractmethod
-    def metadata(self) -> dict[str, Any]:
-        """The ``generator`` record of an answered row: backend, model, max_new_tokens, temperature, seed."""
-
-    @abstractmethod
-    def generate(self, prompts: Sequence[str]) -> Iterator[tuple[int, str | Failure]]:
-        """Answer each prompt (a user message); see the class docstring."""
 
 
 # -- the local backend --------------------------------------------------------------------------------------
@@ -378,12 +351,3 @@ class _Null:
 
     def isatty(self) -> bool:
         return False
-
-
-def __getattr__(name: str) -> Any:
-    """``OpenAIChatGenerator`` lives in :mod:`ifverify.data.openai_chat` (it imports this module)."""
-    if name == "OpenAIChatGenerator":
-        from ifverify.data.openai_chat import OpenAIChatGenerator
-
-        return OpenAIChatGenerator
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
