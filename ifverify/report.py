@@ -35,13 +35,22 @@ def summary_text(summary: dict[str, Any], source: str, markdown: bool = False) -
          ["instruction", *(_pct(summary["instruction_level"][m]) for m in modes)]],
         markdown,
     )
+    unscored = summary.get("unscored", 0)
+    extra = ["unscored"] if unscored else []
     per = _table(
-        ["constraint", "n", *modes],
-        [[cid, str(by_mode[modes[0]]["total"]), *(_pct(by_mode[m]) for m in modes)]
+        ["constraint", "n", *modes, *extra],
+        [[cid, str(by_mode[modes[0]]["total"]), *(_pct(by_mode[m]) for m in modes),
+          *(str(by_mode.get("unscored", 0)) for _ in extra)]
          for cid, by_mode in summary["per_constraint"].items()],
         markdown,
     )
-    return f"{head}\n\n{overall}\n\n{per}\n"
+    note = ""
+    if unscored:
+        from ifverify.rewards.evaluate import CHECK_HINT
+
+        note = (f"\n{unscored} soft constraint(s) unscored, left out of the accuracies: no classifier "
+                f"({CHECK_HINT})\n")
+    return f"{head}\n\n{overall}\n\n{per}\n{note}"
 
 
 def summary_json(summary: dict[str, Any]) -> str:

@@ -41,7 +41,8 @@ def serve(host: str, port: int, aggregation: str, weights: str | None, mode: str
     try:
         parsed_weights = json.loads(weights) if weights else None
         reward = Reward(aggregation=aggregation, mode=mode, weights=parsed_weights, classifier=classifier,
-                        on_error="zero", name="ifverify_serve")
+                        on_error="zero", name="ifverify_serve",
+                        classifier_hint="start ifverify serve with --classifier SPEC")
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     try:

@@ -114,7 +114,29 @@ def test_soft_without_classifier__fails_the_sample_not_the_batch(caplog: pytest.
     reward = Reward(registry=_registry_with_soft())
     out = trl_call(reward, ["hi", "hi"], constraints=[[SOFT], [NO_COMMA]])
     assert out == [None, 1.0]
-    assert "soft constraints need a classifier" in caplog.text
+    assert "soft constraints need a classifier (Reward(classifier=...)" in caplog.text
+
+
+@pytest.mark.parametrize("aggregation, text, expected", [
+    ("mean", "one two three", 1.0), ("mean", "one, two", 0.0), ("all", "one two three", 1.0),
+    ("all", "one, two three", 0.0)])
+def test_soft_without_classifier__mixed_row_keeps_its_hard_verdicts(aggregation: str, text: str,
+                                                                     expected: float) -> None:
+    reward = Reward(aggregation=aggregation, registry=_registry_with_soft())
+    assert trl_call(reward, [text], constraints=[[NO_COMMA, SOFT, WORDS_3]]) == [expected]
+    [result] = reward.score_batch(completions=[text], constraints=[[NO_COMMA, SOFT, WORDS_3]])
+    soft = result.results[1].to_dict()
+    assert (soft["id"], soft["score"], soft["verdict"], soft["unscored"]) == ("test.tone", None, None, True)
+    assert soft["reason"].startswith("unscored: soft constraints need a classifier (Reward(classifier=...)")
+    assert result.error is None and "unscored" not in result.results[0].to_dict()
+    assert reward.failures == 0 and reward.unscored == 2
+
+
+def test_soft_without_classifier__hint_names_the_surfaces_knob() -> None:
+    reward = Reward(registry=_registry_with_soft(), classifier_hint="--classifier SPEC")
+    [result] = reward.score_batch(completions=["hi"], constraints=[[SOFT]])
+    assert result.results[0].reason == "unscored: soft constraints need a classifier (--classifier SPEC)"
+    assert "Reward(classifier" not in (result.error or "")
 
 
 class _Classifier:

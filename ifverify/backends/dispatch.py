@@ -22,6 +22,8 @@ Rules:
   value): OpenRLHF ``openrlhf.vllm`` keys as ``--vllm.<key>``, then
   ``openrlhf.flags`` as ``--<key> <value>`` (``true`` alone as ``--<key>``, ``false`` left out), then
   ``openrlhf.args`` verbatim; verl ``verl.settings`` as ``<key>=<value>``, then ``verl.overrides`` verbatim.
+  The ``reward:`` block reaches their reward function as ``IFVERIFY_*`` environment variables
+  (:func:`ifverify.backends.reward_env.reward_env`), set for the trainer's process and printed in the plan.
 - The command starts with ``python``; :func:`run` replaces it with ``sys.executable``.
 - The policy (``trl``): :func:`load_policy` loads the packaged SmolLM2 GGUF (``policy.model:
   packaged:smollm2-135m-instruct``), a ``.gguf`` file or a local checkpoint folder with
@@ -49,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from ifverify.backends.config import Config, check_policy, check_resume, policy_kind
+from ifverify.backends.reward_env import reward_env
 
 BACKENDS_DIR = Path(__file__).resolve().parent
 OPENRLHF_MODULE = "openrlhf.cli.train_ppo_ray"
@@ -58,6 +61,10 @@ SUMMARY_FILE = "train_summary.json"
 PASS_RATE_PREFIX = "ifverify/pass_rate/"  # the key ifverify.backends.trl logs per constraint id
 INSTALL = {"trl": 'pip install "ifverify[trl]"', "openrlhf": 'pip install "ifverify[openrlhf]"',
            "verl": 'pip install "ifverify[verl]"'}
+
+
+#: How a training config sets a classifier, named in the reason of an unscored soft constraint.
+CONFIG_HINT = "set reward.classifier in the config: default, a classifier folder or judge:<url>"
 
 
 class BackendUnavailable(RuntimeError):
@@ -77,6 +84,7 @@ class Plan:
     backend: str
     steps: list[str] = field(default_factory=list)
     command: list[str] | None = None
+    env: dict[str, str] = field(default_factory=dict)
     conversion: dict[str, Any] | None = None
     grpo_kwargs: dict[str, Any] = field(default_factory=dict)
     reward_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -95,6 +103,8 @@ class Plan:
         if self.conversion is not None:
             lines.append(f"convert: {self.conversion['source']} -> {self.conversion['target']} "
                          f"({self.conversion['format']}, levels {self.conversion['levels']})")
+        if self.env:
+            lines.append("env: " + " ".join(f"{key}={shlex.quote(value)}" for key, value in self.env.items()))
         if self.command is not None:
             lines.append("command: " + shlex.join(self.command))
         if self.checkpoints is not None:
@@ -302,6 +312,7 @@ def plan(config: Config) -> Plan:
         result.steps.append(f"{config.backend} has no level swap: the levels run as one ordered pass")
     build = openrlhf_command if config.backend == "openrlhf" else verl_command
     result.command = build(config, target)
+    result.env = reward_env(config.reward)
     result.steps.append(f"run python -m {result.command[2]} (needs CUDA)")
     return result
 
@@ -357,7 +368,7 @@ def run(p: Plan) -> Any:
 
         write_verl_parquet(rows, target)
     argv = [sys.executable, *p.command[1:]]
-    return subprocess.call(argv)
+    return subprocess.call(argv, env={**os.environ, **p.env})
 
 
 @dataclass
@@ -425,7 +436,7 @@ def _run_trl(p: Plan) -> TrlRun:
                                    conversational=bool(config.trl.get("conversational", True)))
     stages = {lvl: by_level[lvl] for lvl in levels}
     model, tokenizer = load_policy(config.policy["model"])
-    reward_funcs: Any = make_reward_funcs(**p.reward_kwargs)
+    reward_funcs: Any = make_reward_funcs(**p.reward_kwargs, classifier_hint=CONFIG_HINT)
     trainer = GRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=reward_funcs,
                           args=GRPOConfig(**p.grpo_kwargs), train_dataset=stages[levels[0]])
     setup_seconds = time.monotonic() - started

@@ -11,7 +11,11 @@ Configuration, read once when OpenRLHF loads the file (a bad value fails there, 
 - ``IFVERIFY_AGGREGATION``: ``mean`` (default), ``all`` or ``weighted``;
 - ``IFVERIFY_WEIGHTS``: for ``weighted``, a JSON object of weights by constraint id, alias or kind;
 - ``IFVERIFY_MODE``: ``strict`` (default) or ``loose``;
-- ``IFVERIFY_CLASSIFIER``: the folder of a saved classifier, for soft constraints.
+- ``IFVERIFY_CLASSIFIER``: the soft-constraint scorer (``default``, a classifier folder or ``judge:<url>``);
+  without one, soft constraints are unscored and a row's reward is over its hard constraints;
+- ``IFVERIFY_THRESHOLD``: the probability at which a soft constraint counts as satisfied.
+
+``ifverify train`` sets them from the config's ``reward:`` block (:mod:`ifverify.backends.reward_env`).
 
 The answer is ``{"rewards": tensor, "scores": tensor, "extra_logs": {...}}`` (lists without torch).
 ``extra_logs`` has the same keys for every sample, as OpenRLHF stacks them per key across samples:
@@ -25,9 +29,7 @@ sample that cannot be scored gets 0.0 and counts in ``ifverify/failures``.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,23 +42,14 @@ from ifverify.backends.openrlhf import (  # noqa: F401  (the keys are part of th
     extract_response,
     label_columns,
 )
+from ifverify.backends.reward_env import reward_from_env
 from ifverify.constraints.registry import default_registry
 from ifverify.rewards.reward import Reward, SampleResult
 
 log = logging.getLogger("ifverify.backends.openrlhf")
 
 
-def _make_reward() -> Reward:
-    """The Reward configured by the ``IFVERIFY_*`` environment variables."""
-    weights = os.environ.get("IFVERIFY_WEIGHTS")
-    return Reward(aggregation=os.environ.get("IFVERIFY_AGGREGATION", "mean"),
-                  mode=os.environ.get("IFVERIFY_MODE", "strict"),
-                  weights=json.loads(weights) if weights else None,
-                  classifier=os.environ.get("IFVERIFY_CLASSIFIER") or None,
-                  on_error="zero", name="ifverify_openrlhf")
-
-
-REWARD: Reward = _make_reward()
+REWARD: Reward = reward_from_env("ifverify_openrlhf")
 CONSTRAINT_IDS: tuple[str, ...] = tuple(sorted(default_registry().ids()))
 
 

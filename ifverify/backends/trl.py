@@ -43,7 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ifverify.rewards.reward import Reward, SampleResult, SoftScorer
+from ifverify.rewards.reward import PYTHON_HINT, Reward, SampleResult, SoftScorer
 
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
@@ -151,14 +151,15 @@ class AsyncTRLReward(TRLReward):
 def make_reward_funcs(*, aggregation: str = "mean", mode: str = "strict", weights: Mapping[str, float] | None = None,
                       classifier: SoftScorer | str | Path | None = None, per_constraint_metrics: bool = True,
                       name: str | None = None, on_error: str = "none", threshold: float | None = None,
-                      asynchronous: bool = False) -> list[Callable[..., Any]]:
+                      asynchronous: bool = False, classifier_hint: str = PYTHON_HINT) -> list[Callable[..., Any]]:
     """The ``reward_funcs`` list for ``trl.GRPOTrainer``: one :class:`TRLReward` (or :class:`AsyncTRLReward`).
 
     The arguments are :class:`Reward`'s (a bad aggregation, weights or classifier fails here, before
-    training); ``name`` is the metric key, logged by TRL as ``rewards/<name>/mean``.
+    training); ``name`` is the metric key, logged by TRL as ``rewards/<name>/mean``; ``classifier_hint`` names
+    how the caller's user sets a classifier (see :class:`Reward`).
     """
     reward = Reward(aggregation=aggregation, mode=mode, weights=weights, on_error=on_error, classifier=classifier,
-                    threshold=threshold, name=name)
+                    threshold=threshold, name=name, classifier_hint=classifier_hint)
     cls = AsyncTRLReward if asynchronous else TRLReward
     return [cls(reward, per_constraint_metrics=per_constraint_metrics)]
 

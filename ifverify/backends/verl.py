@@ -9,21 +9,21 @@ sample and accepts a float or a dict with ``"score"``; point its config at this 
 
 :func:`write_verl_parquet` writes curriculum rows in verl's RL data layout, with the constraints as a
 JSON string in ``reward_model.ground_truth``.  Configuration (``IFVERIFY_AGGREGATION``, ``IFVERIFY_MODE``,
-``IFVERIFY_CLASSIFIER``, ``IFVERIFY_WEIGHTS``) is read from the environment on the first call.
+``IFVERIFY_CLASSIFIER``, ``IFVERIFY_WEIGHTS``, ``IFVERIFY_THRESHOLD``; :mod:`ifverify.backends.reward_env`,
+set by ``ifverify train`` from the config's ``reward:`` block) is read from the environment on the first call.
 Importing this module imports neither torch, verl nor pyarrow.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ifverify.backends.openrlhf import label_columns, row_label, strip_special_tokens
+from ifverify.backends.reward_env import reward_from_env
 from ifverify.constraints.registry import default_registry
 from ifverify.rewards.reward import Reward
 
@@ -43,12 +43,7 @@ def get_reward() -> Reward:
     global _reward
     with _lock:
         if _reward is None:
-            weights = os.environ.get("IFVERIFY_WEIGHTS")
-            _reward = Reward(aggregation=os.environ.get("IFVERIFY_AGGREGATION", "mean"),
-                             mode=os.environ.get("IFVERIFY_MODE", "strict"),
-                             weights=json.loads(weights) if weights else None,
-                             classifier=os.environ.get("IFVERIFY_CLASSIFIER") or None,
-                             on_error="zero", name="ifverify_verl")
+            _reward = reward_from_env("ifverify_verl")
         return _reward
 
 

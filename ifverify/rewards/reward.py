@@ -5,6 +5,11 @@ keywords accepted and ignored, standard strings or conversational message lists.
 constraints come from its ``constraints`` column (native) or its ``instruction_id_list`` + ``kwargs``
 columns (IFEval).  A failure on one sample never raises: it becomes ``None`` or ``0.0``, is counted,
 and is logged once.
+
+Without a classifier, soft constraints are *unscored* (:class:`~ifverify.rewards.scoring.Unscored`): a row
+that mixes hard and soft constraints keeps its hard verdicts and its reward aggregates the scored ones; a
+row with nothing scored is a failure (``None`` or ``0.0``).  The reason names ``classifier_hint``, the knob
+that sets a classifier where the Reward was built (``Reward(classifier=...)``, ``--classifier``, ...).
 """
 
 from __future__ import annotations
@@ -18,9 +23,21 @@ from typing import Any, Protocol
 from ifverify.constraints.base import Constraint, HardConstraint, Result, SoftConstraint
 from ifverify.constraints.registry import Registry
 from ifverify.rewards.rows import ConstraintCache, completion_text, constraints_of
-from ifverify.rewards.scoring import AGGREGATIONS, STRICT, aggregate, hard_result, loose_variants, parse_mode
+from ifverify.rewards.scoring import (
+    AGGREGATIONS,
+    STRICT,
+    aggregate,
+    hard_result,
+    is_unscored,
+    loose_variants,
+    parse_mode,
+    unscored,
+)
 
 log = logging.getLogger("ifverify.reward")
+
+#: How to set a classifier from Python: the default ``classifier_hint``.
+PYTHON_HINT = "Reward(classifier=...): 'default', a classifier folder or 'judge:<url>'"
 
 
 class SoftScorer(Protocol):
@@ -51,17 +68,20 @@ class Reward:
         on_error: "none" (the row is excluded, TRL turns None into NaN) or "zero".
         classifier: for soft constraints: a :class:`SoftScorer`, ``"default"`` (the packaged soft verifier),
             ``"judge:<url>"`` (an LLM judge) or the path of a saved classifier folder (a scorer spec, see
-            :mod:`ifverify.learned.scorers`; loaded once per process and shared by every Reward naming it).  It is tried on a probe pair
-            at construction, so a missing or broken classifier fails here, not in training.  Without
-            one, rows with soft constraints fail (per sample).
+            :mod:`ifverify.learned.scorers`; loaded once per process and shared by every Reward naming it).  It is
+            tried on a probe pair at construction, so a missing or broken classifier fails here, not in training.
+            Without one, soft constraints are unscored (see the module docstring).
         threshold: probability at which a soft constraint counts as satisfied (for "all" and verdicts);
             default the classifier's own threshold, else 0.5.
         name: the metric key (``__name__``); defaults to ``ifverify_{aggregation}_{mode}``.
+        classifier_hint: how a user sets a classifier on the surface that built this Reward, named in the
+            reason of an unscored soft constraint; default :data:`PYTHON_HINT`.
     """
 
     def __init__(self, *, aggregation: str = "mean", mode: str = STRICT, weights: Mapping[str, float] | None = None,
                  on_error: str = "none", classifier: SoftScorer | str | os.PathLike[str] | None = None,
-                 threshold: float | None = None, name: str | None = None, registry: Registry | None = None) -> None:
+                 threshold: float | None = None, name: str | None = None, registry: Registry | None = None,
+                 classifier_hint: str = PYTHON_HINT) -> None:
         if aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
         if on_error not in ("none", "zero"):
@@ -79,8 +99,10 @@ class Reward:
         self.on_error = on_error
         self.threshold = threshold
         self.__name__ = name or f"ifverify_{aggregation}_{self.mode}"
+        self.classifier_hint = classifier_hint
         self._cache = ConstraintCache(registry)
         self.failures = 0
+        self.unscored = 0  # soft constraints left unscored (no classifier), counted over the Reward's life
 
     def __repr__(self) -> str:
         return (f"Reward(aggregation={self.aggregation!r}, mode={self.mode!r}, on_error={self.on_error!r}, "
@@ -119,15 +141,23 @@ class Reward:
         try:
             variants = loose_variants(text) if self.mode != STRICT else None
             results = [self._one(c, text, variants, soft_scores) for c in constraints]
-            return SampleResult(aggregate(results, constraints, self.aggregation, self.weights, self.threshold),
-                                results)
+            reward = aggregate(results, constraints, self.aggregation, self.weights, self.threshold)
         except Exception as exc:
             return self._failure(exc)
+        skipped = sum(map(is_unscored, results))
+        if skipped:
+            self._count_unscored(skipped)
+            if reward is None:  # nothing was scored: a failure that keeps its per-constraint reasons
+                failed = self._failure(RuntimeError(results[0].reason))
+                return SampleResult(failed.reward, results, failed.error)
+        return SampleResult(reward, results)
 
     def _one(self, constraint: Constraint, text: str, variants: Sequence[str] | None,
              soft_scores: Mapping[tuple[str, str], float | Exception]) -> Result:
         if isinstance(constraint, HardConstraint):
             return hard_result(constraint, text, self.mode, variants)
+        if self.classifier is None:
+            return unscored(constraint.id, self.classifier_hint)
         score = soft_scores[(str(constraint.text), text)]
         if isinstance(score, Exception):
             raise score
@@ -137,16 +167,19 @@ class Reward:
         """Every soft (constraint text, response) pair of the batch, scored in one classifier call."""
         pairs = sorted({(str(c.text), text) for p in planned if not isinstance(p, SampleResult)
                         for c in p[0] if isinstance(c, SoftConstraint) for text in [p[1]]})
-        if not pairs:
+        if not pairs or self.classifier is None:
             return {}
-        if self.classifier is None:
-            error = RuntimeError("soft constraints need a classifier: Reward(classifier=...)")
-            return dict.fromkeys(pairs, error)
         try:
             scores = list(self.classifier.score_pairs(pairs))
         except Exception as exc:
             return dict.fromkeys(pairs, exc)
         return {pair: min(1.0, max(0.0, float(s))) for pair, s in zip(pairs, scores, strict=True)}
+
+    def _count_unscored(self, count: int) -> None:
+        if self.unscored == 0:
+            log.warning("%s: soft constraints are left unscored, as no classifier was given; rewards aggregate the "
+                        "hard ones. Set one with %s", self.__name__, self.classifier_hint)
+        self.unscored += count
 
     def _failure(self, exc: BaseException) -> SampleResult:
         self.failures += 1

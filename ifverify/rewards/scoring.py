@@ -4,11 +4,15 @@ Strict: the constraint's check on the response, and blank responses fail everyth
 Loose: the response passes if any of eight variants passes: the response, the response without its
 first line, without its last line, without both (those three stripped), and each of these four with
 every ``*`` removed.
+
+Unscored: a soft constraint scored without a classifier gets an :class:`Unscored` result (no score, no
+verdict, a reason naming the knob that sets a classifier); aggregation runs over the scored constraints only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ifverify.constraints.base import Constraint, HardConstraint, Result
@@ -17,6 +21,30 @@ STRICT = "strict"
 LOOSE = "loose"
 MODES = (STRICT, LOOSE)
 AGGREGATIONS = ("mean", "all", "weighted")
+
+
+@dataclass(frozen=True)
+class Unscored(Result):
+    """A soft constraint left unscored because no classifier was given.
+
+    ``score`` is 0.0 only to keep :class:`Result`'s type; it never enters an aggregate
+    (:func:`aggregate` skips unscored results), and :meth:`to_dict` gives ``"score": None`` and
+    ``"unscored": True``.
+    """
+
+    unscored = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "score": None, "unscored": True}
+
+
+def unscored(constraint_id: str, hint: str) -> Unscored:
+    """The result of a soft constraint with no classifier; ``hint`` names how to set one on this surface."""
+    return Unscored(constraint_id, 0.0, None, f"unscored: soft constraints need a classifier ({hint})")
+
+
+def is_unscored(result: Result) -> bool:
+    return isinstance(result, Unscored)
 
 
 def loose_variants(text: str) -> tuple[str, ...]:
@@ -67,8 +95,12 @@ def aggregate(results: Sequence[Result], constraints: Sequence[Constraint], how:
     ``mean``: the mean score (the paper's reward).  ``all``: 1.0 when every verdict holds (IFEval's
     prompt-level accuracy), else 0.0; a soft verdict holds when its probability reaches ``threshold``.
     ``weighted``: the weighted mean; a constraint's weight is looked up by its id, then its alias,
-    then its kind ("hard"/"soft"), then 1.0.  No constraints: None (not applicable).
+    then its kind ("hard"/"soft"), then 1.0.  Unscored results (:class:`Unscored`) are left out; no
+    constraints, or none scored: None (not applicable).
     """
+    if any(isinstance(r, Unscored) for r in results):
+        kept = [(r, c) for r, c in zip(results, constraints, strict=True) if not isinstance(r, Unscored)]
+        results, constraints = [r for r, _ in kept], [c for _, c in kept]
     if not results:
         return None
     if how == "all":

@@ -226,8 +226,8 @@ def test_dry_run_trl_plan() -> None:
         "save_steps": 500, "max_completion_length": 256, "temperature": 1.0, "report_to": "none",
         "use_cpu": True, "bf16": False, "use_vllm": False,
     }
-    assert the_plan.reward_kwargs == {"aggregation": "mean", "mode": "strict", "weights": {}, "classifier": None,
-                                      "on_error": "none"}
+    assert the_plan.reward_kwargs == {"aggregation": "mean", "mode": "strict", "weights": {},
+                                      "classifier": "default", "on_error": "none"}
     assert the_plan.stages == [{"level": level, "max_steps": 2} for level in (1, 2, 3, 4, 5)]
     code, output = _dry_run("trl")
     assert code == 0
@@ -287,3 +287,83 @@ def _openrlhf_parser_flags() -> set[str] | None:
     for prefix in ("actor", "critic"):  # flags built per model prefix: f"--{prefix}.adam.lr"
         flags |= {f"--{prefix}{rest}" for rest in re.findall(r'f"--\{prefix\}([a-z_.]+)"', text)}
     return flags
+
+
+# -- data that needs a classifier, and the reward block on every backend (issue 11) ----------------------
+SOFT_ROW = {"level": 1, "prompt": "Tell a story.", "constraints": [{"id": "punctuation.no_comma"},
+                                                                    {"id": "soft.tone", "text": "Be calm."}]}
+HARD_ROW = {"level": 1, "prompt": "Say hi.", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]}
+
+
+def _with_data(tmp_path: Path, rows: list[dict[str, Any]], extra: str = "") -> str:
+    import json
+
+    (tmp_path / "cur.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return MINIMAL.replace("{data: cur.jsonl}", "{data: cur.jsonl, levels: [1]}") + extra
+
+
+def test_soft_data_without_classifier__fails_at_validation_naming_ids_and_key(tmp_path: Path) -> None:
+    text = _with_data(tmp_path, [SOFT_ROW, SOFT_ROW, HARD_ROW, {**SOFT_ROW, "level": 7}])
+    message = error_of(tmp_path, text)
+    assert message.endswith(
+        "reward.classifier: not set, but 2 of 3 rows of curriculum.data (levels [1]) carry soft "
+        "constraints: soft.tone (2); set reward.classifier to default (the packaged soft verifier), a saved "
+        "classifier folder or judge:<url>, or train on hard constraints only")
+
+
+def test_soft_data_without_classifier__dry_run_exits_2(tmp_path: Path) -> None:
+    path = write(tmp_path, _with_data(tmp_path, [SOFT_ROW]))
+    result = CliRunner().invoke(_group(), ["train", "--config", str(path), "--dry-run"])
+    assert result.exit_code == 2 and "reward.classifier: not set" in result.output
+
+
+def test_hard_only_data__needs_no_classifier(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, _with_data(tmp_path, [HARD_ROW]))).reward["classifier"] is None
+
+
+@pytest.mark.parametrize("spec", ["default", "judge:http://127.0.0.1:8000/v1?model=m"])
+def test_classifier_specs__are_kept_as_written_not_resolved_as_paths(tmp_path: Path, spec: str) -> None:
+    config = load_config(write(tmp_path, _with_data(tmp_path, [SOFT_ROW], f"reward: {{classifier: '{spec}'}}\n")))
+    assert config.reward["classifier"] == spec
+
+
+def test_classifier_folder__is_resolved_against_the_config(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, _with_data(tmp_path, [SOFT_ROW], "reward: {classifier: clf}\n")))
+    assert config.reward["classifier"] == str(tmp_path / "clf")
+
+
+@pytest.mark.parametrize("backend", ["openrlhf", "verl"])
+def test_reward_block__reaches_openrlhf_and_verl_as_environment(tmp_path: Path, backend: str) -> None:
+    extra = ("reward: {aggregation: weighted, mode: loose, weights: {soft: 0.5, hard: 1}, classifier: default, "
+             "threshold: 0.7}\n")
+    path = write(tmp_path, _with_data(tmp_path, [SOFT_ROW], extra).replace("backend: trl", f"backend: {backend}"))
+    the_plan = plan(load_config(path))
+    assert the_plan.env == {"IFVERIFY_AGGREGATION": "weighted", "IFVERIFY_CLASSIFIER": "default",
+                            "IFVERIFY_MODE": "loose", "IFVERIFY_THRESHOLD": "0.7",
+                            "IFVERIFY_WEIGHTS": '{"hard": 1, "soft": 0.5}'}
+    assert ("env: IFVERIFY_AGGREGATION=weighted IFVERIFY_CLASSIFIER=default IFVERIFY_MODE=loose "
+            "IFVERIFY_THRESHOLD=0.7 IFVERIFY_WEIGHTS='{\"hard\": 1, \"soft\": 0.5}'") in the_plan.summary().splitlines()
+
+
+def test_reward_env__builds_the_same_reward_in_the_trainers_process() -> None:
+    from ifverify.backends.reward_env import ENV_HINT, reward_env, reward_from_env
+
+    env = reward_env({"aggregation": "all", "mode": "loose", "weights": {}, "classifier": None, "threshold": 0.3})
+    reward = reward_from_env("r", env)
+    assert (reward.aggregation, reward.mode, reward.threshold, reward.on_error) == ("all", "loose", 0.3, "zero")
+    assert reward.classifier_hint == ENV_HINT
+    with pytest.raises(ValueError, match="IFVERIFY_THRESHOLD: not a number: 'high'"):
+        reward_from_env("r", {"IFVERIFY_THRESHOLD": "high"})
+
+
+def test_run__passes_the_reward_environment_to_the_trainer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ifverify.backends import dispatch
+
+    path = write(tmp_path, _with_data(tmp_path, [SOFT_ROW], "reward: {classifier: default, aggregation: all}\n")
+                 .replace("backend: trl", "backend: openrlhf"))
+    the_plan = plan(load_config(path))
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(dispatch, "_require", lambda backend, module: None)
+    monkeypatch.setattr(dispatch.subprocess, "call", lambda argv, env: seen.update(argv=argv, env=env) or 0)
+    assert dispatch.run(the_plan) == 0
+    assert seen["env"]["IFVERIFY_AGGREGATION"] == "all" and seen["env"]["IFVERIFY_CLASSIFIER"] == "default"
