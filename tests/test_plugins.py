@@ -565,7 +565,9 @@ def test_example_plugin__installed_loads_into_a_fresh_registry(acme_site: Path) 
                      "value": "ifverify_acme:constraint_types",
                      "ids": ["acme.no_exclamation", "acme.max_line_length"], "alias_prefixes": [],
                      "error": None}]
-    assert out["origin"] == {"acme.no_exclamation": "ifverify-plugin-acme:acme",
+    # Other installed plugins (the IFBench pack) may add their own ids; this one's are exactly these.
+    acme = {k: v for k, v in out["origin"].items() if v == "ifverify-plugin-acme:acme"}
+    assert acme == {"acme.no_exclamation": "ifverify-plugin-acme:acme",
                              "acme.max_line_length": "ifverify-plugin-acme:acme"}
     assert out["instruction"] == "Keep every line to 10 characters or fewer."
     assert (out["ok"], out["too_long"]) == (True, False)
@@ -614,4 +616,5 @@ def test_example_plugin__installed_scores_through_check(acme_site: Path, tmp_pat
     assert records[0]["follow_instruction_list"] == [True, True]
     assert records[1]["follow_instruction_list"] == [False, False]
     assert [d["id"] for d in records[1]["details"]] == ["acme.no_exclamation", "acme.max_line_length"]
-    assert json.loads(done.stdout)["per_constraint"]["acme.no_exclamation"]["strict"]["total"] == 1
+    # The summary lists a type once: rows 1 and 2 name it by native id and by alias.
+    assert json.loads(done.stdout)["per_constraint"]["acme.no_exclamation"]["strict"]["total"] == 2

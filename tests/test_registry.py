@@ -8,7 +8,10 @@ import random
 import pytest
 
 from ifverify.constraints.base import Alias, HardConstraint, ParamsError, UnknownConstraintError
-from ifverify.constraints.registry import RegistrationError, Registry, default_registry
+from ifverify.constraints.registry import RegistrationError, Registry, builtin_registry, default_registry
+
+#: Tests about the built-ins use a registry of the built-ins only, so they hold with plugins installed.
+BUILTINS = builtin_registry()
 
 IFEVAL_IDS = {
     "keywords:existence", "keywords:forbidden_words", "keywords:frequency", "keywords:letter_frequency",
@@ -24,7 +27,7 @@ IFEVAL_IDS = {
 
 
 def test_registry__23_hard_types_accept_all_25_ifeval_ids() -> None:
-    reg = default_registry()
+    reg = BUILTINS
     hard = reg.ids("hard")
     assert len(hard) == 23
     aliases = {a.name for cls in reg if cls.kind == "hard" for a in cls.aliases}
@@ -34,14 +37,14 @@ def test_registry__23_hard_types_accept_all_25_ifeval_ids() -> None:
 
 def test_unknown_id__suggests_close_matches() -> None:
     with pytest.raises(UnknownConstraintError) as info:
-        default_registry().build("keywords:existance", {"keywords": ["a"]})
+        BUILTINS.build("keywords:existance", {"keywords": ["a"]})
     assert str(info.value) == ("unknown constraint id 'keywords:existance'. Did you mean "
                                "'keywords:existence', 'keywords.presence', 'keywords:frequency'?")
 
 
 def test_unknown_id__without_close_match_has_no_hint() -> None:
     with pytest.raises(UnknownConstraintError, match=r"^unknown constraint id 'zzz'\.$"):
-        default_registry().get("zzz")
+        BUILTINS.get("zzz")
 
 
 @pytest.mark.parametrize(
@@ -68,12 +71,12 @@ def test_unknown_id__without_close_match_has_no_hint() -> None:
 )
 def test_bad_params__name_constraint_param_value_and_expectation(name: str, params: dict, message: str) -> None:
     with pytest.raises(ParamsError) as info:
-        default_registry().build(name, params)
+        BUILTINS.build(name, params)
     assert str(info.value) == message
 
 
 def test_alias__pinned_and_renamed_params_are_not_silently_overridden() -> None:
-    reg = default_registry()
+    reg = BUILTINS
     with pytest.raises(ParamsError) as info:
         reg.build("keywords:forbidden_words", {"forbidden_words": ["a"], "mode": "include"})
     assert str(info.value) == ("keywords:forbidden_words: param 'mode' received 'include', expected nothing: "
@@ -89,11 +92,11 @@ def test_alias__pinned_and_renamed_params_are_not_silently_overridden() -> None:
 def test_missing_param__is_never_filled_randomly() -> None:
     for _ in range(3):
         with pytest.raises(ParamsError):
-            default_registry().build("detectable_format:number_highlighted_sections", {})
+            BUILTINS.build("detectable_format:number_highlighted_sections", {})
 
 
 def test_ifeval_quirks__none_values_dropped_and_whole_floats_accepted() -> None:
-    reg = default_registry()
+    reg = BUILTINS
     c = reg.build("length_constraints:number_words", {"relation": "at least", "num_words": 2.0, "extra": None})
     assert c.params == {"relation": "at least", "num_words": 2}
     with pytest.raises(ParamsError, match="received 2.5"):
@@ -101,7 +104,7 @@ def test_ifeval_quirks__none_values_dropped_and_whole_floats_accepted() -> None:
 
 
 def test_build_spec__native_form_and_errors() -> None:
-    reg = default_registry()
+    reg = BUILTINS
     c = reg.build_spec({"id": "punctuation.no_comma"})
     assert c.check("no commas here") and not c.check("a, b")
     with pytest.raises(ParamsError, match=r"param 'id' received nothing"):
@@ -109,7 +112,7 @@ def test_build_spec__native_form_and_errors() -> None:
 
 
 def test_instances__pickle_and_compare_equal() -> None:
-    reg = default_registry()
+    reg = BUILTINS
     for cls in reg:
         if cls.kind != "hard":
             continue
@@ -121,7 +124,7 @@ def test_instances__pickle_and_compare_equal() -> None:
 
 def test_sample_params__deterministic_for_a_seed_and_never_global_random() -> None:
     state = random.getstate()
-    reg = default_registry()
+    reg = BUILTINS
     for cls in reg:
         if cls.kind != "hard":
             continue
@@ -156,10 +159,30 @@ def test_register__rejects_malformed_declarations() -> None:
 
 
 def test_conflicts__same_type_and_declared_clashes() -> None:
-    reg = default_registry()
+    reg = BUILTINS
     upper = reg.build("case.whole", {"case": "upper"})
     lower = reg.build("case.whole", {"case": "lower"})
     capitals = reg.build("case.capital_words", {"relation": "at least", "frequency": 2})
     words = reg.build("length.words", {"relation": "less than", "num_words": 50})
     assert upper.conflicts_with(lower) and lower.conflicts_with(capitals) and capitals.conflicts_with(lower)
     assert not upper.conflicts_with(words)
+
+
+def test_builtin_registry__holds_no_plugin_and_default_registry_starts_from_it() -> None:
+    builtins = builtin_registry()
+    assert set(builtins.origin.values()) == {""}
+    default = default_registry()
+    assert set(builtins.ids()) <= set(default.ids())
+    assert all(default.origin[i] for i in set(default.ids()) - set(builtins.ids()))
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    pytest.param("count:word_count_range", [], id="no_family_no_hint"),
+    pytest.param("soft.wordcount", ["soft.word_count", "soft.document_count", "soft.paragraph_count"],
+                 id="same_family"),
+    pytest.param("length.wrods", ["length.words", "length.paragraphs"], id="native_family"),
+    pytest.param("punctuation.no_coma", ["punctuation.no_comma", "punctuation:no_comma"], id="either_separator"),
+])
+def test_unknown_id__suggests_within_the_family_only(name: str, expected: list[str]) -> None:
+    """``count:word_count_range`` once drew ``soft.word_count``: hints never cross families now."""
+    assert builtin_registry().suggest(name) == expected

@@ -61,8 +61,18 @@ class Registry:
             return self._aliases[name]
         if not isinstance(name, str):
             raise UnknownConstraintError(repr(name), [])
-        choices = [*self._types, *self._aliases]
-        raise UnknownConstraintError(name, difflib.get_close_matches(name, choices, n=3, cutoff=0.6))
+        raise UnknownConstraintError(name, self.suggest(name))
+
+    def suggest(self, name: str) -> list[str]:
+        """Up to 3 registered ids or aliases close to ``name``, from its own family only.
+
+        The family is the text before the first ``.`` or ``:`` (``length`` for ``length.wrods``, ``count``
+        for ``count:word_count_range``); ids and aliases of that family qualify, whichever separator they
+        use.  A name without a separator is compared with every id and alias.
+        """
+        family = _family(name)
+        choices = [c for c in (*self._types, *self._aliases) if family is None or _family(c) == family]
+        return difflib.get_close_matches(name, choices, n=3, cutoff=0.6)
 
     def get(self, name: str) -> type[Constraint]:
         return self.resolve(name)[0]
@@ -102,6 +112,12 @@ class Registry:
         return self.build(name, params, spec.get("text"))
 
 
+def _family(name: str) -> str | None:
+    """The text before the first ``.`` or ``:`` of an id or alias; None when it has neither."""
+    cut = min((i for i in (name.find("."), name.find(":")) if i >= 0), default=-1)
+    return name[:cut] if cut >= 0 else None
+
+
 def check_declaration(cls: Any) -> None:
     """Reject a malformed constraint type before it reaches the registry."""
     if not (isinstance(cls, type) and issubclass(cls, Constraint)):
@@ -129,14 +145,21 @@ def default_registry() -> Registry:
     if _DEFAULT is None:
         with _LOCK:
             if _DEFAULT is None:
-                registry = Registry()
-                for cls in builtin_types():
-                    registry.register(cls)
+                registry = builtin_registry()
                 from ifverify.constraints.plugins import load_plugins
 
                 load_plugins(registry)
                 _DEFAULT = registry
     return _DEFAULT
+
+
+def builtin_registry() -> Registry:
+    """A new registry of ifverify's built-in types only, no plugin: what tests about the built-ins use, so
+    they hold whether or not plugins are installed."""
+    registry = Registry()
+    for cls in builtin_types():
+        registry.register(cls)
+    return registry
 
 
 def builtin_types() -> Iterable[type[Constraint]]:
