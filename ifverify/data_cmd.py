@@ -1,4 +1,4 @@
-"""``ifverify data``: build the incremental curriculum and generate responses to it.
+"""``ifverify data``: build the incremental curriculum, generate responses to it, label pairs with a judge.
 
 Exit codes: 0 success; 1 an error in the run (bad seed or input lines, failed rows, an interruption);
 2 a usage error.  Errors are one line, without a traceback.
@@ -114,6 +114,45 @@ def generate(in_path: str, out_path: str, backend: str, model: str | None, base_
         summary = generate_file(in_path, out_path, generator, with_l0=not no_l0, progress=True, log=sys.stderr)
     except KeyboardInterrupt:
         raise _RunError(f"interrupted; finished rows are in {out_path}: rerun the same command to resume") from None
+    except OSError as exc:
+        raise _RunError(f"{exc.filename or out_path}: {exc.strerror or exc}") from None
+    if not summary.ok:
+        raise click.exceptions.Exit(1)
+
+
+@data.command("judge-label")
+@click.argument("pairs_path", metavar="PAIRS.jsonl", type=click.Path(exists=True, dir_okay=False))
+@click.option("--judge", "spec", metavar="SPEC", required=True,
+              help="judge:<base_url>[?model=<name>&concurrency=N&timeout=S&retries=N&api_key_env=VAR]")
+@click.option("--out", "out_path", metavar="OUT.jsonl", required=True, type=click.Path(dir_okay=False),
+              help="Judged pairs; an existing file is resumed (pairs judged by the same judge are reused).")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+              help="P(yes) at or above which the judge's label is 1.")
+@click.option("--drop-failed", is_flag=True, help="Leave pairs the judge failed on out of OUT (they are "
+              "still listed on stderr); by default they are kept as error rows without a label.")
+def judge_label(pairs_path: str, spec: str, out_path: str, threshold: float, drop_failed: bool) -> None:
+    """Label pairs with an LLM judge, to distill it into the classifier (`ifverify rm train OUT`).
+
+    Each row of PAIRS.jsonl (constraint_text, response, label, ...) is written to OUT with `label` set to
+    the judge's verdict, `judge_p` its P(yes) and `pseudo_label` the original label.  Rerunning the same
+    command resumes and retries failed pairs.  Bad lines and failed pairs are listed on stderr as
+    `line N: ...`, and the exit code is then 1.
+    """
+    from ifverify.data.judge_label import judge_label_file
+    from ifverify.learned.judge import judge_from_spec
+
+    try:
+        scorer = judge_from_spec(spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--judge") from None
+    try:
+        _makedirs_for(out_path)
+        summary = judge_label_file(pairs_path, out_path, scorer, threshold=threshold, drop_failed=drop_failed,
+                                   log=sys.stderr)
+    except KeyboardInterrupt:
+        raise _RunError(f"interrupted; judged pairs are in {out_path}: rerun the same command to resume") from None
+    except RuntimeError as exc:
+        raise _RunError(f"cannot use the judge {spec}: {exc}") from None
     except OSError as exc:
         raise _RunError(f"{exc.filename or out_path}: {exc.strerror or exc}") from None
     if not summary.ok:

@@ -244,7 +244,8 @@ def _read_previous(path: Path, jobs: Sequence[dict[str, Any]]) -> tuple[dict[str
     return latest, foreign, unreadable
 
 
-def _ends_with_newline(path: Path) -> bool:
+def ends_with_newline(path: Path) -> bool:
+    """True when appending to ``path`` starts a new line: it is missing, empty, or ends in ``\\n``."""
     if not path.exists() or path.stat().st_size == 0:
         return True
     with open(path, "rb") as handle:
@@ -289,10 +290,10 @@ def generate_file(in_path: str | Path, out_path: str | Path, generator: Generato
     summary.skipped = len(jobs) - len(todo)
     meta = generator.metadata()
     show = progress and sys.stderr.isatty()
-    needs_newline = not _ends_with_newline(out_path)
+    needs_newline = not ends_with_newline(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     seen: set[int] = set()
-    bar_file: Any = sys.stderr if show else _Null()
+    bar_file: Any = sys.stderr if show else NullSink()
     results = generator.generate([job["prompt"] for job in todo])
     with open(out_path, "a", encoding="utf-8", newline="\n") as out, \
             click.progressbar(length=len(todo), label="generating", file=bar_file) as bar, \
@@ -340,7 +341,7 @@ def report(summary: GenerationSummary, log: IO[str]) -> None:
                f"bad input lines {len(summary.input_errors)}", file=log)
 
 
-class _Null:
+class NullSink:
     """A write-only sink for the hidden progress bar."""
 
     def write(self, text: str) -> int:
