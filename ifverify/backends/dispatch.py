@@ -25,11 +25,11 @@ Rules:
   The ``reward:`` block reaches their reward function as ``IFVERIFY_*`` environment variables
   (:func:`ifverify.backends.reward_env.reward_env`), set for the trainer's process and printed in the plan.
 - The command starts with ``python``; :func:`run` replaces it with ``sys.executable``.
-- The policy (``trl``): :func:`load_policy` loads the packaged SmolLM2 GGUF (``policy.model:
-  packaged:smollm2-135m-instruct``), a ``.gguf`` file or a local checkpoint folder with
-  :func:`ifverify.data.generate.load_local_model` (float32, nothing downloaded); any other name goes to
-  ``from_pretrained`` (the local hub cache: ``HF_HUB_OFFLINE`` is set).  :func:`plan` re-checks that openrlhf/verl
-  get no GGUF policy (:func:`~ifverify.backends.config.check_policy`).
+- The policy (``trl``): :func:`ifverify.models.load_policy` loads the packaged SmolLM2 GGUF (``policy.model:
+  packaged:smollm2-135m-instruct``), a ``.gguf`` file, a local checkpoint folder, or a model already in the local
+  Hugging Face cache (float32, trainable, nothing downloaded); any other name fails saying the folder does not
+  exist.  :func:`plan` re-checks that openrlhf/verl get no GGUF policy
+  (:func:`~ifverify.backends.config.check_policy`).
 - The summary (``trl``): after training, :func:`train_summary` turns the Trainer's ``log_history`` into one row per
   logged step (stage, level, step, reward mean, per-constraint pass rates) and a per-level trend, with the wall
   time; :func:`run` writes it to ``<output_dir>/train_summary.json`` and :func:`render_summary` prints it.
@@ -59,8 +59,17 @@ VERL_MODULE = "verl.trainer.main_ppo"
 VERL_REWARD_NAME = "compute_score"
 SUMMARY_FILE = "train_summary.json"
 PASS_RATE_PREFIX = "ifverify/pass_rate/"  # the key ifverify.backends.trl logs per constraint id
-INSTALL = {"trl": 'pip install "ifverify[trl]"', "openrlhf": 'pip install "ifverify[openrlhf]"',
-           "verl": 'pip install "ifverify[verl]"'}
+#: How to install each backend, as docs/backends/<backend>.md says (a test keeps them in agreement).
+INSTALL = {
+    "trl": 'in the main environment: pip install -e ".[soft,trl]" (bash scripts/setup.sh does it)',
+    "openrlhf": 'OpenRLHF runs in an environment of its own, on a CUDA machine: pip install -e ".[openrlhf]" '
+                "there (docs/backends/openrlhf.md)",
+    "verl": 'verl runs in an environment of its own, on a CUDA machine: pip install -e ".[verl]" there '
+            "(docs/backends/verl.md)",
+}
+#: What each backend's run imports: its entry module first, then the packages it cannot start without.
+RUNTIME = {"trl": ("trl", "datasets"), "openrlhf": (OPENRLHF_MODULE, "ray", "deepspeed"),
+           "verl": (VERL_MODULE, "ray", "hydra")}
 
 
 #: How a training config sets a classifier, named in the reason of an unscored soft constraint.
@@ -318,15 +327,20 @@ def plan(config: Config) -> Plan:
 
 
 # -- running -------------------------------------------------------------------------------------------
-def _require(backend: str, module: str) -> None:
-    """Fail with the extra to install unless ``module`` can be found (its parent packages are imported)."""
-    try:
-        found = importlib.util.find_spec(module) is not None
-    except Exception as exc:  # a parent package failed to import (e.g. a missing dependency)
-        raise BackendUnavailable(f"the {backend} backend is not importable ({module}: {type(exc).__name__}: "
-                                 f"{exc}): {INSTALL[backend]}") from None
-    if not found:
-        raise BackendUnavailable(f"the {backend} backend needs {module}: {INSTALL[backend]}")
+def _require(backend: str) -> None:
+    """Fail, in one line naming what is missing and the environment to install it in, unless every module of
+    ``RUNTIME[backend]`` can be found (found, not imported: a module's parent packages are imported)."""
+    missing = []
+    for module in RUNTIME[backend]:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except Exception:  # a parent package failed to import (e.g. a missing dependency)
+            found = False
+        if not found:
+            missing.append(module)
+    if missing:
+        raise BackendUnavailable(f"the {backend} backend is not installed in this environment (missing: "
+                                 f"{', '.join(missing)}); {INSTALL[backend]}")
 
 
 def curriculum_rows(path: str, levels: list[int]) -> list[dict[str, Any]]:
@@ -354,7 +368,7 @@ def run(p: Plan) -> Any:
     """
     if p.backend == "trl":
         return _run_trl(p)
-    _require(p.backend, OPENRLHF_MODULE if p.backend == "openrlhf" else VERL_MODULE)
+    _require(p.backend)
     assert p.conversion is not None and p.command is not None
     rows = curriculum_rows(p.conversion["source"], p.conversion["levels"])
     target = Path(p.conversion["target"])
@@ -386,44 +400,18 @@ class TrlRun:
 
 
 def load_policy(model: str) -> tuple[Any, Any]:
-    """(model, tokenizer) for ``policy.model`` (see the module docstring); nothing is downloaded."""
-    from ifverify.data.generate import load_local_model
+    """(model, tokenizer) for ``policy.model``: :func:`ifverify.models.load_policy`, its errors naming the key."""
+    from ifverify.models import load_policy as load
 
-    kind = policy_kind(model)
-    if kind == "packaged":
-        loaded, tokenizer, _ = load_local_model(None)
-    elif kind == "gguf" or Path(model).is_dir():
-        loaded, tokenizer, _ = load_local_model(model)
-    else:  # a hub name: only the local cache can serve it offline
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        loaded, tokenizer = AutoModelForCausalLM.from_pretrained(model), AutoTokenizer.from_pretrained(model)
-    return _unpacked_for_training(loaded, model), tokenizer
-
-
-def _unpacked_for_training(model: Any, name: str) -> Any:
-    """``model`` ready for the Trainer: a GGUF unpacked to dense float weights loses its GGUF quantizer.
-
-    transformers (5.24) keeps the ``GgufHfQuantizer`` on a model loaded from a GGUF file even when it unpacked
-    every weight into a plain float tensor, as it does for the packaged SmolLM2, and the Trainer then refuses to
-    fine-tune a "purely quantized" model.  The quantizer is dropped when no weight stayed packed; otherwise
-    this raises a :class:`ValueError` naming ``policy.model``.
-    """
-    quantizer = getattr(model, "hf_quantizer", None)
-    if quantizer is None or quantizer.quantization_config.quant_method != "gguf":
-        return model
-    packed = bool(getattr(quantizer, "packed_modules", None))
-    if packed or not all(param.is_floating_point() for param in model.parameters()):
-        raise ValueError(f"policy.model: {name}: transformers kept GGUF weights packed, and packed weights "
-                         "cannot be trained; save the model de-quantized (GgufConfig(dequantize=True)) as a "
-                         "checkpoint folder and point policy.model at it")
-    quantizer.remove_quantization_config(model)
-    return model
+    try:
+        return load(model)
+    except (FileNotFoundError, ValueError) as exc:
+        raise type(exc)(f"policy.model: {exc}") from None
 
 
 def _run_trl(p: Plan) -> TrlRun:
     started = time.monotonic()
-    _require("trl", "trl")
+    _require("trl")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRL_TELEMETRY", "0")
     from trl import GRPOConfig, GRPOTrainer

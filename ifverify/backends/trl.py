@@ -26,7 +26,7 @@ Datasets keep the ``constraints`` column as a JSON string: the specs' ``params``
 constraint types, which Arrow cannot store as one struct type; the Reward reads the JSON string.
 
 Importing this module imports neither torch, trl nor datasets; the functions that need them import
-them on first use and say how to install them (``pip install "ifverify[trl]"``).
+them on first use and say how to install them (``pip install -e ".[soft,trl]"``).
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("ifverify.backends.trl")
 
-INSTALL_HINT = 'the TRL backend needs trl and datasets: pip install "ifverify[trl]" (trl==1.16.0)'
+INSTALL_HINT = ('the TRL backend needs trl and datasets: in the main environment, pip install -e ".[soft,trl]" '
+                "(trl==1.16.0)")
 PASS_RATE_PREFIX = "ifverify/pass_rate/"
 # The file names transformers' Trainer uses inside a checkpoint folder.
 TRAINER_STATE_FILE = "trainer_state.json"

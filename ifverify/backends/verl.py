@@ -31,7 +31,8 @@ log = logging.getLogger("ifverify.backends.verl")
 
 DATA_SOURCE = "ifverify"
 ABILITY = "instruction_following"
-INSTALL_HINT = 'writing verl data needs pyarrow: pip install "ifverify[verl]" (or pip install pyarrow)'
+INSTALL_HINT = ('writing verl data needs pyarrow: pip install -e ".[verl]" in the verl environment '
+                "(or pip install pyarrow)")
 
 _reward: Reward | None = None
 _ids: tuple[str, ...] | None = None

@@ -4,6 +4,10 @@
 ``execute``, decodes prompt + response with special tokens, calls ``reward_func([query], [prompt],
 [label])`` and reads ``rewards`` / ``scores`` / ``extra_logs`` from the answer, swallowing any exception
 at INFO level.  These tests run that code with a character tokenizer and a scripted engine.
+
+The tests marked ``openrlhf_env`` need openrlhf itself, which belongs in its own environment: ``.ci/run``
+makes ``.venvs/openrlhf`` (``scripts/setup_openrlhf_env.sh``) and runs them there with
+``pytest tests/backends/test_openrlhf.py --backend-env openrlhf``; the main suite deselects them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ TWO = json.dumps([{"id": "punctuation.no_comma", "params": {}},
 IFEVAL = json.dumps({"instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]})
 PROMPT = "<|im_start|>user\nWrite about cats.<|im_end|>\n<|im_start|>assistant\n"
 EOS = "<|im_end|>"
+OPENRLHF_ENV = pytest.mark.openrlhf_env
 
 
 # -- OpenRLHF's real code path --------------------------------------------------------------------------
@@ -65,8 +70,7 @@ class ScriptedEngine:
 
 def openrlhf_execute(reward_file: str | Path, response: str, label: str, prompt: str = PROMPT) -> dict[str, Any]:
     """One sample through ``SingleTurnAgentExecutor``: OpenRLHF's loader and its reward call."""
-    pytest.importorskip("torch")
-    agent = pytest.importorskip("openrlhf.utils.agent")
+    from openrlhf.utils import agent
     executor = agent.SingleTurnAgentExecutor(remote_rm_url=str(reward_file))
     params = SimpleNamespace(max_tokens=256, logprobs=None)
     return asyncio.run(executor.execute(prompt, label, params, 1024, CharTokenizer(), ScriptedEngine(response)))
@@ -85,6 +89,7 @@ def assert_usable(output: dict[str, Any]) -> None:
         assert torch.tensor([value]).shape == (1,), key
 
 
+@OPENRLHF_ENV
 def test_openrlhf_loader_scores_a_passing_and_a_failing_response() -> None:
     good = openrlhf_execute(reward_file_path(), "Cats purr and sleep all day.", TWO)
     bad = openrlhf_execute(reward_file_path(), "Cats, as we know, sleep.", TWO)
@@ -101,6 +106,7 @@ def test_openrlhf_loader_scores_a_passing_and_a_failing_response() -> None:
     assert set(good["extra_logs"]) == set(bad["extra_logs"]), "extra_logs keys must not vary between samples"
 
 
+@OPENRLHF_ENV
 def test_openrlhf_loader_ifeval_label_and_bad_label() -> None:
     ifeval = openrlhf_execute(reward_file_path(), "No commas here", IFEVAL)
     assert_usable(ifeval)
@@ -112,6 +118,7 @@ def test_openrlhf_loader_ifeval_label_and_bad_label() -> None:
     assert set(broken["extra_logs"]) == set(ifeval["extra_logs"])
 
 
+@OPENRLHF_ENV
 def test_the_response_openrlhf_passes_is_stripped_of_prompt_and_special_tokens() -> None:
     # The prompt has a comma; only the response may be checked.  The trailing <|im_end|> must not count as words.
     prompt = "<|im_start|>user\nWrite, briefly, about cats.<|im_end|>\n<|im_start|>assistant\n"
@@ -122,12 +129,14 @@ def test_the_response_openrlhf_passes_is_stripped_of_prompt_and_special_tokens()
     assert float(output["reward"][0]) == 1.0
 
 
+@OPENRLHF_ENV
 def test_environment_configures_the_reward_when_openrlhf_loads_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IFVERIFY_AGGREGATION", "all")
     output = openrlhf_execute(reward_file_path(), "Cats, as we know, sleep.", TWO)
     assert float(output["reward"][0]) == 0.0  # "all": one failed constraint fails the sample
 
 
+@OPENRLHF_ENV
 def test_the_copied_file_works_through_openrlhf(tmp_path: Path) -> None:
     target = tmp_path / "rewards" / "ifverify_reward.py"
     result = CliRunner().invoke(openrlhf_cli, ["reward-file", "--write", str(target)])
@@ -155,6 +164,7 @@ BROKEN_FILES = {
 }
 
 
+@OPENRLHF_ENV
 @pytest.mark.parametrize("kind", sorted(BROKEN_FILES))
 def test_a_bare_tensor_or_an_exception_is_detected(kind: str, tmp_path: Path) -> None:
     """OpenRLHF silently drops the reward of a function that returns a bare tensor or raises; the check sees it."""
@@ -271,3 +281,33 @@ def test_reward_file_cli_prints_the_path() -> None:
     assert result.exit_code == 0
     assert Path(result.output.strip()) == reward_file_path()
     assert reward_file_path().is_file()
+
+
+# -- the command ifverify train builds --------------------------------------------------------------------
+def _openrlhf_parser_flags() -> set[str]:
+    """The flags declared in the installed openrlhf's train_ppo_ray parser (read as text: importing it needs
+    ray and CUDA)."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.find_spec("openrlhf")
+    assert spec is not None and spec.submodule_search_locations, "openrlhf is not installed"
+    source = Path(next(iter(spec.submodule_search_locations))) / "cli" / "train_ppo_ray.py"
+    text = source.read_text(encoding="utf-8")
+    flags = set(re.findall(r'"(--[a-z_.]+)"', text))
+    for prefix in ("actor", "critic"):  # flags built per model prefix: f"--{prefix}.adam.lr"
+        flags |= {f"--{prefix}{rest}" for rest in re.findall(r'f"--\{prefix\}([a-z_.]+)"', text)}
+    return flags
+
+
+@OPENRLHF_ENV
+def test_every_flag_of_the_example_command_exists_in_openrlhfs_parser() -> None:
+    from ifverify.backends.config import load_config
+    from ifverify.backends.dispatch import plan
+
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "configs" / "openrlhf.yaml")
+    command = plan(config).command
+    assert command is not None
+    emitted = {arg for arg in command if arg.startswith("--")}
+    assert "--reward.remote_url" in emitted
+    assert emitted <= _openrlhf_parser_flags()
