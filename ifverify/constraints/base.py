@@ -31,7 +31,13 @@ class UnknownConstraintError(ConstraintError):
         self.constraint_id = constraint_id
         self.suggestions = suggestions
         hint = f" Did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
-        super().__init__(f"unknown constraint id {constraint_id!r}.{hint}")
+        super().__init__(f"unknown constraint id {short_repr(constraint_id)}.{hint}")
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to about ``limit`` characters: an error message never echoes a 1 MB value whole."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 class ParamsError(ConstraintError):
@@ -42,7 +48,7 @@ class ParamsError(ConstraintError):
         self.param = param
         self.value = value
         self.expected = expected
-        received = "nothing (missing)" if value is _MISSING else repr(value)
+        received = "nothing (missing)" if value is _MISSING else short_repr(value)
         super().__init__(
             f"{constraint_id}: param {param!r} received {received}, expected {expected}"
         )
@@ -304,6 +310,8 @@ _SPLIT_KEYWORDS = frozenset({"type", "required", "properties", "additionalProper
 #: The scalar types whose per-property verdicts are memoised (``type`` is in the key: ``1 == 1.0 == True``).
 _MEMO_TYPES = (str, int, float, bool)
 _MEMO_LIMIT = 65536
+#: Strings longer than this are validated but not memoised, so the memo holds at most ~16 MB of text.
+_MEMO_MAX_CHARS = 256
 _SPLITS: dict[type[Constraint], tuple[frozenset[str], dict[str, jsonschema.protocols.Validator]] | None] = {}
 _VALUE_VERDICTS: dict[tuple[Any, ...], bool] = {}
 
@@ -345,6 +353,10 @@ def _split_valid(cls: type[Constraint], params: dict[str, Any]) -> bool:
         return False
     for key, value in params.items():
         if type(value) not in _MEMO_TYPES:
+            if not validators[key].is_valid(value):
+                return False
+            continue
+        if type(value) is str and len(value) > _MEMO_MAX_CHARS:  # large values are rare: not kept
             if not validators[key].is_valid(value):
                 return False
             continue

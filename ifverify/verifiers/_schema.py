@@ -6,13 +6,19 @@ import random
 import re
 from typing import Any
 
-from ifverify.constraints.base import ParamsError
+from ifverify.constraints.base import ParamsError, short_repr
+from ifverify.verifiers._regex import SafePattern
 
 RELATIONS = ("less than", "at least")
 RELATION: dict[str, Any] = {"enum": list(RELATIONS), "description": "how the count compares to the number"}
 COUNT: dict[str, Any] = {"type": "integer", "minimum": 0}
 POSITIVE: dict[str, Any] = {"type": "integer", "minimum": 1}
-NONEMPTY: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": r"\S"}
+#: The longest text param (a prompt to repeat, an end phrase): params are configuration, not data.
+TEXT_PARAM_MAX = 65536
+NONEMPTY: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": TEXT_PARAM_MAX, "pattern": r"\S"}
+#: The longest searched-for param (keyword, marker, section splitter): it bounds a search's time.
+SEARCH_PARAM_MAX = 128
+SEARCHED: dict[str, Any] = {**NONEMPTY, "maxLength": SEARCH_PARAM_MAX}
 SEMANTICS: dict[str, Any] = {
     "enum": ["native", "ifeval"],
     "default": "native",
@@ -31,15 +37,43 @@ def relation_holds(count: int, relation: str, threshold: int) -> bool:
     return count < threshold if relation == "less than" else count >= threshold
 
 
-def compile_ifeval(name: str, param: str, value: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
-    """Compile ``pattern`` (built from the raw ``value`` as IFEval builds it); a pattern that does not
-    compile is a params error naming the param and value, raised at construction, not per sample."""
+def compile_ifeval(name: str, param: str, value: str, pattern: str, flags: int = 0) -> re.Pattern[str] | SafePattern:
+    """Compile ``pattern``, built from the raw ``value`` as IFEval builds it.
+
+    A ``value`` that is plain text to ``re`` (no regex syntax: the common case, and every IFEval row)
+    compiles with ``re`` itself, so verdicts are IFEval's bit for bit; the params' length caps bound
+    its time.  A ``value`` with regex syntax runs on the time-bounded engine (see
+    :mod:`ifverify.verifiers._regex`).  A pattern that ``re`` rejects (as IFEval would) is a params
+    error naming the param and value, raised at construction, not per sample.
+    """
     try:
-        return re.compile(pattern, flags)
+        compiled = re.compile(pattern, flags)
     except re.error as exc:
         raise ParamsError(name, param, value,
                           f"a valid regular expression under semantics 'ifeval' ({exc.msg}); "
                           "semantics 'native' matches it literally") from None
+    if _is_plain(value):
+        return compiled
+    try:
+        return SafePattern(pattern, flags, f"{name}: {param} {short_repr(value)}",
+                           "; semantics 'native' matches it literally")
+    except ValueError as exc:
+        raise ParamsError(name, param, value, f"a regular expression the bounded engine accepts ({exc})") from None
+
+
+_LITERAL = re._constants.LITERAL  # type: ignore[attr-defined]
+
+
+def _is_plain(value: str) -> bool:
+    """True when ``re`` reads ``value`` as literal characters only (no class, repeat, group or anchor).
+
+    A value that does not parse alone (``"a\\"``, whose backslash escapes the next part of the pattern)
+    is not plain.
+    """
+    try:
+        return all(op is _LITERAL for op, _ in re._parser.parse(value))  # type: ignore[attr-defined]
+    except re.error:
+        return False
 
 
 #: Scripts written without spaces between words (Thai, kana, CJK ideographs, Hangul syllables): a keyword

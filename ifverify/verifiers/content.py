@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 from ifverify.constraints.base import Alias, HardConstraint
-from ifverify.verifiers._schema import COUNT, NONEMPTY, SEMANTICS, compile_ifeval, obj
+from ifverify.verifiers._regex import SafePattern
+from ifverify.verifiers._schema import COUNT, SEARCHED, SEMANTICS, compile_ifeval, obj
 
 # IFEval searches for r"\s*" + marker + r".*$"; a leading \s* never changes whether a search finds a
 # match (the match may start after it), but it makes the search quadratic on long blank runs.
@@ -68,7 +69,7 @@ class Postscript(HardConstraint):
     family = "content"
     description = "End with a postscript that starts with a given marker such as P.S."
     aliases = (Alias("detectable_content:postscript", fixed={"semantics": "ifeval"}),)
-    params_schema = obj(["postscript_marker"], postscript_marker=NONEMPTY, semantics=SEMANTICS)
+    params_schema = obj(["postscript_marker"], postscript_marker=SEARCHED, semantics=SEMANTICS)
     templates = ("At the end of your response, please explicitly add a postscript starting with "
                  "{postscript_marker}",)
 
@@ -77,7 +78,7 @@ class Postscript(HardConstraint):
         cls._compile(params, name)
 
     @staticmethod
-    def _compile(params: dict[str, Any], name: str) -> re.Pattern[str]:
+    def _compile(params: dict[str, Any], name: str) -> re.Pattern[str] | SafePattern:
         marker = params["postscript_marker"].strip()
         if marker == "P.P.S":
             return _PPS_RE

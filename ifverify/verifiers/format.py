@@ -10,12 +10,13 @@ from typing import Any
 import jsonschema
 
 from ifverify.constraints.base import Alias, HardConstraint, ParamsError
-from ifverify.verifiers._schema import COUNT, NONEMPTY, SEMANTICS, compile_ifeval, obj
+from ifverify.verifiers._bounded_schema import bounded_validator, unbounded_keywords
+from ifverify.verifiers._regex import PatternBudgetError, SafePattern
+from ifverify.verifiers._schema import COUNT, SEARCHED, SEMANTICS, compile_ifeval, obj
 
 _NON_SPACE_RE = re.compile(r"\S")
 _HIGHLIGHT_RE = re.compile(r"\*[^\n\*]*\*")
 _DOUBLE_HIGHLIGHT_RE = re.compile(r"\*\*[^\n\*]*\*\*")
-_TITLE_RE = re.compile(r"<<[^\n]+>>")
 ANSWERS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
 
 
@@ -134,7 +135,7 @@ class Sections(HardConstraint):
     family = "format"
     description = "The response has N sections, each marked like 'SECTION X'."
     aliases = (Alias("detectable_format:multiple_sections", fixed={"semantics": "ifeval"}),)
-    params_schema = obj(["section_spliter", "num_sections"], section_spliter=NONEMPTY, num_sections=COUNT,
+    params_schema = obj(["section_spliter", "num_sections"], section_spliter=SEARCHED, num_sections=COUNT,
                         semantics=SEMANTICS)
     templates = ("Your response must have {num_sections} sections. Mark the beginning of each section with "
                  "{section_spliter} X, such as: {section_spliter} 1",)
@@ -144,7 +145,7 @@ class Sections(HardConstraint):
         cls._compile(params, name)
 
     @staticmethod
-    def _compile(params: dict[str, Any], name: str) -> re.Pattern[str]:
+    def _compile(params: dict[str, Any], name: str) -> re.Pattern[str] | SafePattern:
         splitter = params["section_spliter"].strip()
         if params["semantics"] == "native":
             return re.compile(r"\s?" + re.escape(splitter) + r"\s?\d+\s?")
@@ -186,6 +187,10 @@ def parse_json(text: str) -> tuple[bool, Any]:
         return False, "not JSON: nested too deeply to parse"
 
 
+def _cut(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else f"{message[:limit]}... ({len(message):,} characters)"
+
+
 class JsonFormat(HardConstraint):
     """The whole response is JSON, optionally inside a markdown code fence; with ``schema``, the JSON
     must also validate against that JSON Schema."""
@@ -200,6 +205,9 @@ class JsonFormat(HardConstraint):
     @classmethod
     def check_params(cls, params: dict[str, Any], name: str) -> None:
         if "schema" in params:
+            refused = unbounded_keywords(params["schema"])
+            if refused is not None:
+                raise ParamsError(name, "schema", params["schema"], refused)
             try:
                 jsonschema.validators.validator_for(params["schema"]).check_schema(params["schema"])
             except jsonschema.SchemaError as exc:
@@ -207,7 +215,7 @@ class JsonFormat(HardConstraint):
 
     def _prepare(self) -> None:
         schema = self.params.get("schema")
-        self._validator = jsonschema.validators.validator_for(schema)(schema) if schema else None
+        self._validator = bounded_validator(schema) if schema else None
 
     def _judge(self, text: str) -> tuple[bool, str]:
         ok, value = parse_json(text)
@@ -218,10 +226,12 @@ class JsonFormat(HardConstraint):
                 error = jsonschema.exceptions.best_match(self._validator.iter_errors(value))
             except RecursionError:
                 return False, "JSON nested too deeply to validate"
+            except PatternBudgetError:
+                raise  # a per-sample failure, reported as such: not a verdict
             except Exception as exc:  # e.g. a $ref that cannot be resolved: the schema, not the text, is at fault
                 return False, f"the schema could not be applied: {type(exc).__name__}: {exc}"
             if error is not None:
-                return False, f"JSON does not match the schema: {error.message}"
+                return False, f"JSON does not match the schema: {_cut(error.message)}"
         return True, "valid JSON"
 
     def check(self, text: str) -> bool:
@@ -235,6 +245,30 @@ class JsonFormat(HardConstraint):
         return {}
 
 
+def find_titles(text: str) -> list[str]:
+    """``re.findall(r"<<[^\n]+>>", text)`` in linear time (the regex is quadratic on ``"<" * n``).
+
+    A match never spans a newline, so lines are independent.  On one line the regex tries each ``<<``
+    from the left, and ``[^\n]+`` backtracks from the line end to the rightmost ``>>`` that leaves at
+    least one character inside: the first ``<<`` at p matches iff that rightmost ``>>`` starts at p + 3
+    or later, and a later ``<<`` cannot do better.  That match ends at the line's last ``>>``, so a line
+    holds at most one match.
+    """
+    titles, start, size = [], 0, len(text)
+    while True:
+        opening = text.find("<<", start)
+        if opening < 0:
+            return titles
+        newline = text.find("\n", opening)
+        line_end = size if newline < 0 else newline
+        closing = text.rfind(">>", opening + 3, line_end)
+        if closing >= 0:
+            titles.append(text[opening:closing + 2])
+        if newline < 0:
+            return titles
+        start = newline + 1
+
+
 class Title(HardConstraint):
     """A title in double angular brackets, ``<<title>>``, on one line and not blank inside."""
 
@@ -246,7 +280,7 @@ class Title(HardConstraint):
                  "<<poem of joy>>.",)
 
     def check(self, text: str) -> bool:
-        return any(title.lstrip("<").rstrip(">").strip() for title in _TITLE_RE.findall(text))
+        return any(title.lstrip("<").rstrip(">").strip() for title in find_titles(text))
 
     @classmethod
     def sample_params(cls, rng: random.Random) -> dict[str, Any]:

@@ -7,10 +7,11 @@ import re
 from typing import Any
 
 from ifverify.constraints.base import Alias, HardConstraint
+from ifverify.verifiers._regex import SafePattern
 from ifverify.verifiers._schema import (
     COUNT,
-    NONEMPTY,
     RELATION,
+    SEARCHED,
     SEMANTICS,
     WORDS,
     compile_ifeval,
@@ -40,7 +41,7 @@ class KeywordPresence(HardConstraint):
               rename={"forbidden_words": "keywords"}),
     )
     params_schema = obj(["keywords"],
-                        keywords={"type": "array", "items": NONEMPTY, "minItems": 1},
+                        keywords={"type": "array", "items": SEARCHED, "minItems": 1, "maxItems": 64},
                         mode={"enum": ["include", "exclude"], "default": "include"},
                         semantics=SEMANTICS)
     templates = ("Include the keywords {keywords} in the response.",)
@@ -51,7 +52,7 @@ class KeywordPresence(HardConstraint):
         cls._compile(params, name)
 
     @staticmethod
-    def _compile(params: dict[str, Any], name: str) -> list[re.Pattern[str]]:
+    def _compile(params: dict[str, Any], name: str) -> list[re.Pattern[str] | SafePattern]:
         words = params["keywords"]
         if params["semantics"] == "native":
             return [word_pattern(w) for w in words]
@@ -93,7 +94,7 @@ class KeywordFrequency(HardConstraint):
     description = "A keyword must appear fewer than, or at least, N times."
     aliases = (Alias("keywords:frequency", fixed=_IFEVAL),)
     params_schema = obj(["keyword", "frequency", "relation"],
-                        keyword=NONEMPTY, frequency=COUNT, relation=RELATION, semantics=SEMANTICS)
+                        keyword=SEARCHED, frequency=COUNT, relation=RELATION, semantics=SEMANTICS)
     templates = ("In your response, the word {keyword} should appear {relation} {frequency} times.",)
 
     @classmethod
@@ -101,7 +102,7 @@ class KeywordFrequency(HardConstraint):
         cls._compile(params, name)
 
     @staticmethod
-    def _compile(params: dict[str, Any], name: str) -> re.Pattern[str]:
+    def _compile(params: dict[str, Any], name: str) -> re.Pattern[str] | SafePattern:
         keyword = params["keyword"].strip()
         if params["semantics"] == "native":
             return word_pattern(keyword)

@@ -68,6 +68,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
+from ifverify.verifiers._memo import TextMemo
+
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
@@ -671,11 +673,11 @@ def _detect_uncached(text: str) -> str | None:
 
 
 class _DetectMemo:
-    """``_detect_uncached`` remembered per text (the most recent 4,096 texts), fillable in bulk."""
+    """``_detect_uncached`` remembered per text (the most recent 4,096 texts, within the memory bound
+    of :class:`~ifverify.verifiers._memo.TextMemo`), fillable in bulk."""
 
     def __init__(self, size: int) -> None:
-        self.size, self.lock = size, threading.Lock()
-        self.items: dict[str, str | None] = {}
+        self.items = TextMemo(entries=size)
 
     def __call__(self, text: str) -> str | None:
         found = self.items.get(text, _MISSING)
@@ -689,14 +691,10 @@ class _DetectMemo:
         return self.items.get(text, _MISSING)
 
     def put(self, text: str, found: str | None) -> None:
-        with self.lock:
-            if len(self.items) >= self.size:
-                del self.items[next(iter(self.items))]
-            self.items[text] = found
+        self.items.put(text, len(text), found)
 
     def cache_clear(self) -> None:
-        with self.lock:
-            self.items.clear()
+        self.items.clear()
 
 
 _MISSING = object()

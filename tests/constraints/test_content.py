@@ -110,7 +110,7 @@ PARAMS_ERRORS = [
       "'native' matches it literally", id="postscript_ifeval__inline_flags_invalid_after_leading_space_run"),
     P(POSTSCRIPT, {"postscript_marker": ""},
       "content.postscript: param 'postscript_marker' received '', expected a string of at least 1 "
-      "character(s) matching '\\\\S'", id="postscript__empty_marker"),
+      "character(s) of at most 128 character(s) matching '\\\\S'", id="postscript__empty_marker"),
     P(POSTSCRIPT, {"postscript_marker": "P.S.", "semantics": "loose"},
       "content.postscript: param 'semantics' received 'loose', expected one of 'native', 'ifeval'",
       id="postscript__bad_semantics"),

@@ -191,7 +191,7 @@ PARAMS_ERRORS = [
       "semantics 'native' matches it literally", id="sections_ifeval__inline_flags_invalid_after_space"),
     P(IFEVAL_SECTIONS, {"num_sections": 2},
       "detectable_format:multiple_sections: param 'section_spliter' received nothing (missing), expected a "
-      "string of at least 1 character(s) matching '\\\\S'", id="sections__missing_splitter"),
+      "string of at least 1 character(s) of at most 128 character(s) matching '\\\\S'", id="sections__missing_splitter"),
     P(SECTIONS, {"section_spliter": "Section", "num_sections": "2"},
       "format.sections: param 'num_sections' received '2', expected an integer >= 0",
       id="sections__string_count"),

@@ -205,7 +205,7 @@ PARAMS_ERRORS = [
                                      "with at least 1 item(s)", id="presence__string_instead_of_list"),
     P(PRESENCE, {"keywords": ["cat", " "]},
       "keywords.presence: param 'keywords[1]' received ' ', expected a string of at least 1 character(s) "
-      "matching '\\\\S'", id="presence__blank_keyword"),
+      "of at most 128 character(s) matching '\\\\S'", id="presence__blank_keyword"),
     P(PRESENCE, {"keywords": ["cat"], "mode": "avoid"},
       "keywords.presence: param 'mode' received 'avoid', expected one of 'include', 'exclude'",
       id="presence__bad_mode"),

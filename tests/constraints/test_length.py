@@ -209,10 +209,10 @@ PARAMS_ERRORS = [
       id="nth__nth_paragraph_zero"),
     P(NTH, {"num_paragraphs": 2, "nth_paragraph": 1, "first_word": " "},
       "length.nth_paragraph_first_word: param 'first_word' received ' ', expected a string of at least 1 "
-      "character(s) matching '\\\\S'", id="nth__blank_first_word"),
+      "character(s) of at most 128 character(s) matching '\\\\S'", id="nth__blank_first_word"),
     P(NTH, {"num_paragraphs": 2, "nth_paragraph": 1},
       "length.nth_paragraph_first_word: param 'first_word' received nothing (missing), expected a "
-      "string of at least 1 character(s) matching '\\\\S'", id="nth__missing_first_word"),
+      "string of at least 1 character(s) of at most 128 character(s) matching '\\\\S'", id="nth__missing_first_word"),
     P(IFEVAL_PARAGRAPHS, {"num_paragraphs": 0},
       "length_constraints:number_paragraphs: param 'num_paragraphs' received 0, expected an integer >= 1",
       id="paragraphs__zero"),

@@ -75,13 +75,13 @@ NOT_IN_REFERENCE: dict[str, str] = {}
 PARAMS_ERRORS = [
     P(IFEVAL_END, {},
       "startend:end_checker: param 'end_phrase' received nothing (missing), expected a string of at least 1 "
-      "character(s) matching '\\\\S'", id="end__missing_phrase"),
+      "character(s) of at most 65536 character(s) matching '\\\\S'", id="end__missing_phrase"),
     P(END, {"end_phrase": "\t "},
       "startend.end_phrase: param 'end_phrase' received '\\t ', expected a string of at least 1 character(s) "
-      "matching '\\\\S'", id="end__blank_phrase"),
+      "of at most 65536 character(s) matching '\\\\S'", id="end__blank_phrase"),
     P(END, {"end_phrase": 42},
       "startend.end_phrase: param 'end_phrase' received 42, expected a string of at least 1 character(s) "
-      "matching '\\\\S'", id="end__number_instead_of_string"),
+      "of at most 65536 character(s) matching '\\\\S'", id="end__number_instead_of_string"),
     P(IFEVAL_QUOTE, {"quote": '"'},
       "startend:quotation: param 'quote' received '\"', expected no such param (allowed: none)",
       id="quote__takes_no_params"),
