@@ -12,7 +12,17 @@ from typing import IO, Any
 
 import click
 
-from ifverify.data.jsonl import LineError, join_responses, read_jsonl, read_responses
+from ifverify.check_input import (
+    Join,
+    UnknownIds,
+    fallback_note,
+    read_join,
+    restore_unknown,
+    unknown_error,
+    unknown_ids,
+    without_unknown,
+)
+from ifverify.data.jsonl import LineError, read_jsonl
 
 _CHUNK = 128
 _WORKER_CACHE: Any = None
@@ -72,18 +82,53 @@ def worker_pool(workers: int, *, fork: bool = True) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
 
 
-def _load(input_path: str, responses_path: str | None) -> tuple[list[Any], list[LineError]]:
-    """Input items in order: (line, row) to score, or a LineError; plus errors from the responses file."""
-    responses: dict[str, Any] | None = None
+class _Input:
+    """What loading found besides the rows: unknown ids, rows whose unknown ids were taken out, the join."""
+
+    def __init__(self, skip_unknown: bool) -> None:
+        self.skip_unknown = skip_unknown
+        self.unknown = UnknownIds()
+        self.unknown_lines: set[int] = set()
+        self.removed: dict[int, list[tuple[int, str]]] = {}
+        self.join: Join | None = None
+
+
+def _load(input_path: str, responses_path: str | None,
+          skip_unknown: bool = False) -> tuple[list[Any], list[LineError], _Input]:
+    """Input items in order: (line, row) to score, or a LineError; errors from the responses file; and
+    what :class:`_Input` records.  Rows with unknown ids are errors, or with ``skip_unknown`` are scored
+    without them (they are put back as unscored by :func:`_restore`)."""
+    from ifverify.constraints.registry import default_registry
+
+    found = _Input(skip_unknown)
     extra: list[LineError] = []
     if responses_path:
-        responses, extra = read_responses(responses_path)
+        found.join, extra = read_join(responses_path)
+    registry = default_registry()
     items: list[Any] = []
     for number, row in read_jsonl(input_path):
-        if isinstance(row, dict) and responses is not None and "response" not in row:
-            row = join_responses(row, number, responses)
+        if isinstance(row, dict) and found.join is not None and "response" not in row:
+            row = found.join.join(row, number)
+        if isinstance(row, dict):
+            unknown = unknown_ids(row, registry)
+            if unknown:
+                found.unknown.add(number, unknown)
+                if skip_unknown:
+                    found.removed[number] = unknown
+                    row = without_unknown(row, unknown)
+                else:
+                    found.unknown_lines.add(number)
+                    row = unknown_error(number, row, unknown, registry)
         items.append(row if isinstance(row, LineError) else (number, row))
-    return items, extra
+    return items, extra, found
+
+
+def _restore(records: list[dict[str, Any]], found: _Input, mode: str) -> None:
+    from ifverify.rewards.evaluate import modes_of
+
+    for record in records:
+        if record.get("line") in found.removed:
+            restore_unknown(record, found.removed[record["line"]], modes_of(mode))
 
 
 def _score(items: list[Any], mode: str, workers: int, detail: bool, progress: bool,
@@ -109,15 +154,39 @@ def _score(items: list[Any], mode: str, workers: int, detail: bool, progress: bo
     return [item.record() if isinstance(item, LineError) else next(by_line) for item in items]
 
 
-def _report_errors(records: list[dict[str, Any]], extra: list[LineError], err: IO[str]) -> int:
+def _soft_only(summary: dict[str, Any], unknown: int) -> dict[str, Any]:
+    """The summary as the text report reads it: its unscored note is about soft constraints only."""
+    soft = summary.get("unscored", 0) - unknown
+    out = {k: v for k, v in summary.items() if k not in ("unscored", "unknown_unscored")}
+    return {**out, "unscored": soft} if soft else out
+
+
+def _report_errors(records: list[dict[str, Any]], extra: list[LineError], err: IO[str],
+                   found: _Input | None = None) -> int:
+    """Print the errors on ``err`` and count them: the responses file's first, then the input's in line
+    order, where an unknown id is one line (placed at its first line) for all the rows holding it.
+    Unknown ids skipped with ``--skip-unknown`` are reported but are not errors."""
     count = 0
+    if found is not None and found.join is not None and found.join.fallback_lines:
+        click.echo(fallback_note(found.join.fallback_lines), file=err)
     for problem in extra:
         click.echo(f"responses {problem}", file=err)
         count += 1
+    lines: list[tuple[int, str]] = []
+    unknown_lines: set[int] = set()
+    if found is not None and found.unknown.seen:
+        from ifverify.constraints.registry import default_registry
+
+        lines += found.unknown.lines(default_registry(), found.skip_unknown)
+        unknown_lines = found.unknown_lines
+        count += len(unknown_lines)
     for record in records:
-        if "error" in record:
-            click.echo(f"line {record['line']}: {record['error']['field']}: {record['error']['problem']}", file=err)
+        if "error" in record and record["line"] not in unknown_lines:
+            lines.append((record["line"], f"line {record['line']}: {record['error']['field']}: "
+                                          f"{record['error']['problem']}"))
             count += 1
+    for _, text in sorted(lines, key=lambda item: item[0]):
+        click.echo(text, file=err)
     return count
 
 
@@ -145,7 +214,11 @@ def _write_results(path: str, records: list[dict[str, Any]]) -> None:
 @click.argument("input_path", metavar="INPUT.jsonl", type=click.Path(exists=True, dir_okay=False))
 @click.option("--responses", "responses_path", metavar="RESPONSES.jsonl",
               type=click.Path(exists=True, dir_okay=False),
-              help="IFEval's response file (prompt, response), joined to INPUT by prompt.")
+              help="IFEval's response file (prompt, response), joined to INPUT by prompt (falling back to "
+                   "whitespace-stripped prompts, as IFBench does).")
+@click.option("--skip-unknown", is_flag=True,
+              help="Score the known constraints of rows that also hold unknown ids; the unknown ones are "
+                   "marked unscored in the results and the summary.")
 @click.option("--mode", type=click.Choice(["strict", "loose", "both"]), default="both", show_default=True)
 @click.option("--results", "results_path", metavar="OUT.jsonl", type=click.Path(dir_okay=False, writable=True),
               help="Write one result line per input line, in input order.")
@@ -157,8 +230,8 @@ def _write_results(path: str, records: list[dict[str, Any]]) -> None:
 @click.option("--classifier", "classifier_path", metavar="SPEC",
               help="Soft-constraint scorer: 'default' (the packaged soft verifier), a saved classifier folder "
                    "(ifverify rm train), or 'judge:<url>' (an LLM judge); soft constraints need one.")
-def check(input_path: str, responses_path: str | None, mode: str, results_path: str | None, fmt: str,
-          workers: int, no_detail: bool, classifier_path: str | None) -> None:
+def check(input_path: str, responses_path: str | None, skip_unknown: bool, mode: str, results_path: str | None,
+          fmt: str, workers: int, no_detail: bool, classifier_path: str | None) -> None:
     """Score responses against their constraints, IFEval-compatible.
 
     INPUT.jsonl rows carry IFEval's prompt, instruction_id_list and kwargs, or the native
@@ -168,19 +241,27 @@ def check(input_path: str, responses_path: str | None, mode: str, results_path: 
     from ifverify.report import summary_json, summary_text
     from ifverify.rewards.evaluate import summarize
 
-    items, extra = _load(input_path, responses_path)
+    items, extra, found = _load(input_path, responses_path, skip_unknown)
     progress = sys.stderr.isatty()
     # Reasons cost extra work and only appear in the results file.
     if classifier_path:
         _load_classifier(classifier_path)
     records = _score(items, mode, workers, bool(results_path) and not no_detail, progress, classifier_path)
+    _restore(records, found, mode)
     if results_path:
         _write_results(results_path, records)
     summary = summarize(records, mode).to_dict()
-    errors = _report_errors(records, extra, sys.stderr)
+    unknown = sum(len(v) for v in found.removed.values())
+    if unknown:
+        summary["unknown_unscored"] = unknown
+    errors = _report_errors(records, extra, sys.stderr, found)
     if fmt == "json":
         click.echo(summary_json(summary))
     else:
-        click.echo(summary_text(summary, os.path.basename(input_path), markdown=fmt == "markdown"), nl=False)
+        click.echo(summary_text(_soft_only(summary, unknown), os.path.basename(input_path),
+                                markdown=fmt == "markdown"), nl=False)
+        if unknown:
+            click.echo(f"{unknown} constraint(s) with an unknown id unscored, left out of the accuracies "
+                       "(--skip-unknown)")
     if errors:
         raise click.exceptions.Exit(1)

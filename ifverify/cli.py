@@ -40,14 +40,17 @@ def _registry() -> Any:
 @click.option("--kind", type=click.Choice(["hard", "soft"]), help="Only hard or only soft types.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of the types.")
 @click.option("--markdown", is_flag=True, help="The catalogue page in markdown (docs/constraints.md).")
-def list_cmd(kind: str | None, as_json: bool, markdown: bool) -> None:
+@click.option("--origin", metavar="NAME",
+              help="Only the types of one origin: 'built-in', or a plugin's distribution (e.g. ifverify-ifbench).")
+def list_cmd(kind: str | None, as_json: bool, markdown: bool, origin: str | None) -> None:
     """List the registered constraint types."""
     from ifverify.report import catalogue_entry, catalogue_markdown
 
     if as_json and markdown:
         raise click.UsageError("choose one of --json and --markdown")
     registry = _registry()
-    entries = [catalogue_entry(c, registry.origin.get(c.id, "")) for c in registry if kind in (None, c.kind)]
+    entries = [catalogue_entry(c, registry.origin.get(c.id, "")) for c in registry
+               if kind in (None, c.kind) and _from_origin(origin, registry.origin.get(c.id, ""))]
     if as_json:
         click.echo(json.dumps(entries, indent=2))
     elif markdown:
@@ -57,6 +60,16 @@ def list_cmd(kind: str | None, as_json: bool, markdown: bool) -> None:
         for e in entries:
             aliases = f"  [{', '.join(e['aliases'])}]" if e["aliases"] else ""
             click.echo(f"{e['id']:<{width}}  {e['kind']:<4}  {e['description']}{aliases}")
+
+
+def _from_origin(wanted: str | None, origin: str) -> bool:
+    """Whether a type registered with ``origin`` ("" for built-ins, "<distribution>:<entry point>" for a
+    plugin) is one ``--origin wanted`` asks for."""
+    if wanted is None:
+        return True
+    if wanted == "built-in":
+        return not origin
+    return origin == wanted or origin.rpartition(":")[0] == wanted
 
 
 @cli.command()

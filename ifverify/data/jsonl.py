@@ -72,27 +72,15 @@ def read_jsonl_lines(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | L
                 yield number, _parse(number, line.rstrip("\r\n"))
 
 
-def read_responses(path: str | Path) -> tuple[dict[str, Any], list[LineError]]:
-    """IFEval's response file: ``prompt`` -> ``response``.  Bad lines are returned as errors."""
-    responses: dict[str, Any] = {}
-    errors: list[LineError] = []
+def read_response_lines(path: str | Path) -> Iterator[tuple[int, str, Any] | LineError]:
+    """IFEval's response file, line by line: ``(line, prompt, response)``, or the error naming a bad line.
+    ``ifverify check`` joins them to its input by prompt (:mod:`ifverify.check_input`)."""
     for number, row in read_jsonl(path):
         if isinstance(row, LineError):
-            errors.append(row)
+            yield row
         elif not isinstance(row.get("prompt"), str):
-            errors.append(LineError(number, "prompt", "missing or not a string in the responses file"))
+            yield LineError(number, "prompt", "missing or not a string in the responses file")
         elif "response" not in row:
-            errors.append(LineError(number, "response", "missing in the responses file"))
+            yield LineError(number, "response", "missing in the responses file")
         else:
-            responses[row["prompt"]] = row["response"]
-    return responses, errors
-
-
-def join_responses(row: dict[str, Any], number: int, responses: dict[str, Any]) -> dict[str, Any] | LineError:
-    """The input row with its response from the responses file, joined by prompt text."""
-    prompt = row.get("prompt")
-    if not isinstance(prompt, str):
-        return LineError(number, "prompt", "missing or not a string (needed to join --responses)")
-    if prompt not in responses:
-        return LineError(number, "response", "no response with this prompt in the responses file")
-    return {**row, "response": responses[prompt]}
+            yield number, row["prompt"], row["response"]

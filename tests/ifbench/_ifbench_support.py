@@ -1,8 +1,14 @@
-"""Helpers for the IFBench pack's tests: the vendored data and a registry of built-ins plus the pack."""
+"""Helpers for the IFBench pack's tests: the vendored data and a registry of built-ins plus the pack.
+
+(Not a ``conftest.py``: ``tests/`` modules import ``conftest`` by name, and a second one here would shadow
+it.)  Each test module starts with ``pytest.importorskip("ifverify_ifbench")``, so without the pack
+installed the rest of the suite still runs.
+"""
 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +22,7 @@ def read_jsonl(name: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
+@lru_cache(maxsize=1)
 def pack_registry() -> Registry:
     """Built-ins plus the pack, validated and registered as its entry point would be (no other plugin)."""
     from ifverify_ifbench import pack

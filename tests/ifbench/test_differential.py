@@ -12,12 +12,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from _ifbench_support import DATA, read_jsonl, tagger_installed
-from click.testing import CliRunner
+import pytest
 
-from ifverify.cli import cli
-from ifverify.rewards.evaluate import evaluate_row
-from ifverify.rewards.rows import ConstraintCache
+pytest.importorskip("ifverify_ifbench", reason="pip install -e packs/ifverify-ifbench")
+
+from _ifbench_support import DATA, pack_registry, read_jsonl, tagger_installed  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from ifverify.cli import cli  # noqa: E402
+from ifverify.rewards.evaluate import evaluate_row  # noqa: E402
+from ifverify.rewards.rows import ConstraintCache  # noqa: E402
 
 TAGGED = "words:start_verb"
 
@@ -47,8 +51,8 @@ def test_sample__the_data_is_what_the_readme_says() -> None:
     assert (sum(map(sum, strict.values())), sum(map(sum, loose.values()))) == (92, 107)
 
 
-def test_sample__every_official_verdict_strict_and_loose(ifbench_registry: Any) -> None:
-    cache = ConstraintCache(ifbench_registry)
+def test_sample__every_official_verdict_strict_and_loose() -> None:
+    cache = ConstraintCache(pack_registry())
     strict, loose = _official("strict"), _official("loose")
     compared = 0
     tagged_rows = skipped = 0
@@ -66,10 +70,10 @@ def test_sample__every_official_verdict_strict_and_loose(ifbench_registry: Any) 
     assert (tagged_rows, skipped) in ((0, 0), (6, 14))  # 6 rows hold 7 instructions
 
 
-def test_sample__start_verb_rows_under_native_semantics(ifbench_registry: Any) -> None:
+def test_sample__start_verb_rows_under_native_semantics() -> None:
     """spaCy reads "Conceive ..." (key 257) and "Build ..." (key 261) as verbs; the official verdicts are
     False there because NLTK's tagger tags those sentence-initial imperatives as nouns."""
-    cache = ConstraintCache(ifbench_registry)
+    cache = ConstraintCache(pack_registry())
     strict = _official("strict")
     got = {}
     for row in _joined():

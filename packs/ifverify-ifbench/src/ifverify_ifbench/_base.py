@@ -72,6 +72,12 @@ class IFBenchConstraint(HardConstraint):
     #: One line on what native semantics fixes ("" when both semantics agree everywhere).
     fixed: ClassVar[str] = ""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A type's ``description`` is its docstring's first paragraph, on one line, unless it sets one."""
+        super().__init_subclass__(**kwargs)
+        if "description" not in cls.__dict__ and cls.__doc__:
+            cls.description = " ".join(cls.__doc__.strip().split("\n\n")[0].split())
+
     def check(self, text: str) -> bool:
         if self.params["semantics"] == NATIVE:
             return bool(self.check_native(text))
