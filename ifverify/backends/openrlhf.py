@@ -23,7 +23,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ifverify.backends.install import OPENRLHF_MODULE
+
 if TYPE_CHECKING:
+    from ifverify.backends.config import Config
     from ifverify.rewards.reward import SampleResult
 
 #: Special tokens stripped from the end (and the start) of a decoded query: the end-of-turn, end-of-text
@@ -189,3 +192,49 @@ def write_openrlhf_jsonl(rows: Iterable[Mapping[str, Any]], out_path: str | Path
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
     return count
+
+
+# -- the ifverify train command ------------------------------------------------------------------------
+def format_value(value: Any) -> str:
+    """A flag value as text: booleans lower-case, everything else ``str`` (floats keep ``repr`` form)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def openrlhf_command(config: Config, data_path: str) -> list[str]:
+    """The ``openrlhf.cli.train_ppo_ray`` command line (OpenRLHF 0.11.2 dotted flags)."""
+    t, g = config.trainer, config.generation
+    # Flag names checked against the argument parser of openrlhf 0.11.2 (openrlhf/cli/train_ppo_ray.py).
+    cmd = [
+        "python", "-m", OPENRLHF_MODULE,
+        "--actor.model_name_or_path", config.policy["model"],
+        "--data.prompt_dataset", data_path,
+        "--data.input_key", "prompt",
+        "--data.label_key", "label",
+        "--data.max_len", format_value(g["max_prompt_length"] + g["max_completion_length"]),  # prompt + response
+        "--rollout.max_new_tokens", format_value(g["max_completion_length"]),
+        "--rollout.temperature", format_value(g["temperature"]),
+        "--rollout.n_samples_per_prompt", format_value(t["num_generations"]),
+        "--reward.remote_url", str(reward_file_path()),
+        "--algo.advantage.estimator", "group_norm",
+        "--actor.adam.lr", format_value(t["learning_rate"]),
+        "--algo.kl.init_coef", format_value(t["kl_coef"]),
+        "--ckpt.output_dir", t["output_dir"],
+        "--train.seed", format_value(t["seed"]),
+    ]
+    o = config.openrlhf
+    for key, value in (o.get("vllm") or {}).items():  # vLLM engine settings: --vllm.<key>
+        cmd += _flag(f"vllm.{key}", value)
+    for key, value in (o.get("flags") or {}).items():  # any other dotted flag, e.g. actor.num_gpus_per_node
+        cmd += _flag(key, value)
+    cmd += [str(a) for a in o.get("args") or []]
+    return cmd
+
+
+def _flag(name: str, value: Any) -> list[str]:
+    if value is True:
+        return [f"--{name}"]
+    if value is False or value is None:
+        return []
+    return [f"--{name}", format_value(value)]

@@ -20,15 +20,20 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ifverify.backends.openrlhf import label_columns, row_label, strip_special_tokens
+from ifverify.backends.install import VERL_MODULE
+from ifverify.backends.openrlhf import format_value, label_columns, row_label, strip_special_tokens
 from ifverify.backends.reward_env import reward_from_env
 from ifverify.constraints.registry import default_registry
 from ifverify.rewards.reward import Reward
 
+if TYPE_CHECKING:
+    from ifverify.backends.config import Config
+
 log = logging.getLogger("ifverify.backends.verl")
 
+VERL_REWARD_NAME = "compute_score"
 DATA_SOURCE = "ifverify"
 ABILITY = "instruction_following"
 INSTALL_HINT = ('writing verl data needs pyarrow: pip install -e ".[verl]" in the verl environment '
@@ -124,3 +129,40 @@ def write_verl_parquet(rows: Iterable[Mapping[str, Any]], out_path: str | Path) 
     out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(records), out)
     return len(records)
+
+
+# -- the ifverify train command ------------------------------------------------------------------------
+def verl_reward_path() -> str:
+    """The file of this module, for ``reward.custom_reward_function.path``."""
+    return str(Path(__file__).resolve())
+
+
+def verl_command(config: Config, data_path: str) -> list[str]:
+    """The ``verl.trainer.main_ppo`` command line (verl 0.9.1 Hydra overrides)."""
+    t, g = config.trainer, config.generation
+    cmd = [
+        "python", "-m", VERL_MODULE,
+        "algorithm.adv_estimator=grpo",
+        f"data.train_files={data_path}",
+        f"data.val_files={data_path}",  # verl wants a validation set; the training file stands in
+        "data.prompt_key=prompt",
+        f"data.max_prompt_length={g['max_prompt_length']}",
+        f"data.max_response_length={g['max_completion_length']}",
+        "data.shuffle=false",  # verl 0.9.1 then samples with a SequentialSampler: the level order is kept
+        f"actor_rollout_ref.model.path={config.policy['model']}",
+        f"actor_rollout_ref.actor.optim.lr={format_value(t['learning_rate'])}",
+        f"actor_rollout_ref.actor.use_kl_loss={format_value(t['kl_coef'] > 0)}",
+        f"actor_rollout_ref.actor.kl_loss_coef={format_value(t['kl_coef'])}",
+        "algorithm.use_kl_in_reward=false",
+        f"algorithm.kl_ctrl.kl_coef={format_value(t['kl_coef'])}",
+        f"actor_rollout_ref.rollout.n={t['num_generations']}",
+        f"actor_rollout_ref.rollout.temperature={format_value(g['temperature'])}",
+        f"reward.custom_reward_function.path={verl_reward_path()}",
+        f"reward.custom_reward_function.name={VERL_REWARD_NAME}",
+        f"trainer.default_local_dir={t['output_dir']}",  # verl 0.9.1's checkpoint folder
+        f"trainer.save_freq={t['save_steps']}",
+    ]
+    for key, value in (config.verl.get("settings") or {}).items():
+        cmd.append(f"{key}={format_value(value)}")
+    cmd += [str(a) for a in config.verl.get("overrides") or []]
+    return cmd

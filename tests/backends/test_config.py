@@ -343,7 +343,7 @@ def test_run__passes_the_reward_environment_to_the_trainer(tmp_path: Path, monke
                  .replace("backend: trl", "backend: openrlhf"))
     the_plan = plan(load_config(path))
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(dispatch, "_require", lambda backend: None)
+    monkeypatch.setattr(dispatch, "require_backend", lambda backend: None)
     monkeypatch.setattr(dispatch.subprocess, "call", lambda argv, env: seen.update(argv=argv, env=env) or 0)
     assert dispatch.run(the_plan) == 0
     assert seen["env"]["IFVERIFY_AGGREGATION"] == "all" and seen["env"]["IFVERIFY_CLASSIFIER"] == "default"
