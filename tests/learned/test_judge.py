@@ -326,3 +326,23 @@ def test_judge__on_result_sees_each_pair_once(leaning_yes: Any) -> None:
         scorer.score_pairs(PAIRS[:1])
         scorer.judge_pairs([PAIRS[1], PAIRS[0], PAIRS[1]], on_result=record)
     assert sorted(seen) == [0, 1, 2] and seen[0] == 1  # the cache hit comes first
+
+
+def test_server_command__a_missing_model_is_a_one_line_error(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from ifverify.learned.judge_server import serve_judge
+
+    result = CliRunner().invoke(serve_judge, ["--model", str(tmp_path / "nowhere.gguf"), "--port", "0"])
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output.startswith("Error: cannot load the model ") and "nothing is downloaded" in result.output
+
+
+def test_imports__the_judge_needs_no_torch_and_the_http_client_no_generate() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, ifverify.learned.judge; "
+            "print(sorted(m for m in ('torch', 'transformers', 'ifverify.data.generate') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
