@@ -139,6 +139,8 @@ class JudgeScorer:
                     on_result: Callable[[int, float | Failure], None] | None = None) -> list[float | Failure]:
         """A score or a :class:`Failure` per pair, in order; ``on_result(index, result)`` is called as each
         pair finishes (cache hits first), e.g. to write it out at once."""
+        if not pairs:
+            return []
         prompts = [judge_prompt(c, r) for c, r in pairs]
         emit = on_result or (lambda index, result: None)
         model = self.resolve_model()

@@ -15,8 +15,8 @@ SmolLM2-135M-Instruct, a ``.gguf`` file or a local Hugging Face folder on
   model's unprocessed logits (log-softmax in float32);
 - ``finish_reason`` is ``stop`` when an end-of-sequence token ended the answer (it is not part of the
   content or the logprobs), else ``length``;
-- ``n`` other than 1, ``stream: true`` and malformed fields are a 400 with an OpenAI-style error object;
-  unknown fields are ignored.  The ``model`` field is not checked (one model is served).
+- ``n`` other than 1, ``stream: true`` and malformed fields are a 400 with an OpenAI-style error object,
+  a body over 16 MiB a 413; unknown fields are ignored.  The ``model`` field is not checked (one model is served).
 
 Requests are answered one at a time (a lock around the model); the HTTP side is threaded.  It binds
 127.0.0.1 by default and has no authentication: it is for local use.
@@ -35,6 +35,7 @@ import click
 
 MAX_TOKENS_LIMIT = 4096
 TOP_LOGPROBS_LIMIT = 20
+MAX_BODY = 16 * 1024 * 1024
 ROLES = ("system", "user", "assistant")
 
 
@@ -223,6 +224,9 @@ class ChatHandler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
+        if length > MAX_BODY:
+            self.close_connection = True  # the body is not read
+            return self.send_error_json(413, f"the request body is over {MAX_BODY} bytes")
         raw = self.rfile.read(length) if length > 0 else b""
         if self.path.rstrip("/") != "/v1/chat/completions":
             return self.send_error_json(404, f"no route {self.path}")

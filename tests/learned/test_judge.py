@@ -346,3 +346,8 @@ def test_imports__the_judge_needs_no_torch_and_the_http_client_no_generate() -> 
             "print(sorted(m for m in ('torch', 'transformers', 'ifverify.data.generate') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_judge__no_pairs_asks_nothing() -> None:
+    scorer = JudgeScorer(f"http://127.0.0.1:{closed_port()}", retries=0)  # no model: would ask /v1/models
+    assert scorer.score_pairs([]) == [] and scorer.stats.requests == 0
