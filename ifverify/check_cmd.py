@@ -34,7 +34,7 @@ def _evaluate_chunk(args: tuple[Sequence[tuple[int, dict[str, Any]]], str, bool,
     With a classifier, every soft pair of the chunk is scored in one batched call first.
     """
     global _WORKER_CACHE
-    from ifverify.rewards.evaluate import evaluate_row, soft_pairs
+    from ifverify.rewards.evaluate import soft_pairs
     from ifverify.rewards.rows import ConstraintCache
 
     rows, mode, detail, classifier_path = args
@@ -49,8 +49,21 @@ def _evaluate_chunk(args: tuple[Sequence[tuple[int, dict[str, Any]]], str, bool,
         pairs = soft_pairs((row for _, row in rows), _WORKER_CACHE)
         scores = dict(zip(pairs, classifier.score_pairs(pairs), strict=True))
         threshold = threshold_of(classifier)
-    return [evaluate_row(row, _WORKER_CACHE, mode, line=line, detail=detail, soft_scores=scores,
-                         threshold=threshold) for line, row in rows]
+    return [_evaluate_one(row, line, mode, detail, scores, threshold) for line, row in rows]
+
+
+def _evaluate_one(row: dict[str, Any], line: int, mode: str, detail: bool,
+                  scores: dict[tuple[str, str], float] | None, threshold: float) -> dict[str, Any]:
+    """One row's record; a failure while checking it (a pattern over its time budget, a checker bug)
+    is that row's error record, never the end of the run."""
+    from ifverify.rewards.evaluate import evaluate_row
+
+    try:
+        return evaluate_row(row, _WORKER_CACHE, mode, line=line, detail=detail, soft_scores=scores,
+                            threshold=threshold)
+    except Exception as exc:
+        record = LineError(line, "response", f"could not be checked: {type(exc).__name__}: {exc}")
+        return record.with_context(row).record()
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -91,6 +104,16 @@ class _Input:
         self.unknown_lines: set[int] = set()
         self.removed: dict[int, list[tuple[int, str]]] = {}
         self.join: Join | None = None
+        #: prompts of input rows that took their response from the responses file
+        self.used: set[str] = set()
+
+    def unused_responses(self) -> list[int]:
+        """Lines of the responses file whose prompt no input row took (exactly or stripped)."""
+        if self.join is None:
+            return []
+        stripped = {prompt.strip() for prompt in self.used}
+        return sorted(line for prompt, found in self.join.exact.items()
+                      if prompt not in self.used and prompt.strip() not in stripped for line, _ in found)
 
 
 def _load(input_path: str, responses_path: str | None,
@@ -106,9 +129,12 @@ def _load(input_path: str, responses_path: str | None,
         found.join, extra = read_join(responses_path)
     registry = default_registry()
     items: list[Any] = []
-    for number, row in read_jsonl(input_path):
+    for number, row in read_jsonl(input_path, blank_errors=True):
         if isinstance(row, dict) and found.join is not None and "response" not in row:
-            row = found.join.join(row, number)
+            joined = found.join.join(row, number)
+            row = joined.with_context(row) if isinstance(joined, LineError) else joined
+            if isinstance(row, dict):
+                found.used.add(row["prompt"])
         if isinstance(row, dict):
             unknown = unknown_ids(row, registry)
             if unknown:
@@ -169,6 +195,10 @@ def _report_errors(records: list[dict[str, Any]], extra: list[LineError], err: I
     count = 0
     if found is not None and found.join is not None and found.join.fallback_lines:
         click.echo(fallback_note(found.join.fallback_lines), file=err)
+    unused = found.unused_responses() if found is not None else []
+    if unused:
+        shown = ", ".join(map(str, unused[:10])) + (", ..." if len(unused) > 10 else "")
+        click.echo(f"note: {len(unused)} response(s) matched no input prompt (responses line(s) {shown})", file=err)
     for problem in extra:
         click.echo(f"responses {problem}", file=err)
         count += 1
@@ -200,12 +230,32 @@ def _load_classifier(path: str) -> None:
         raise click.ClickException(f"cannot load --classifier {path}: {exc}") from None
 
 
+def _results_writable(path: str) -> None:
+    """Fail before any scoring when the results file cannot be created (the run would be lost)."""
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise click.ClickException(f"cannot write --results {path}: {exc.strerror or exc}") from None
+
+
+def _result_line(record: dict[str, Any]) -> bytes:
+    """One record as a UTF-8 JSON line; text UTF-8 cannot hold (a lone surrogate from a ``"\\ud800"``
+    escape) is written as JSON escapes instead."""
+    text = json.dumps(record, ensure_ascii=False)
+    try:
+        return text.encode("utf-8") + b"\n"
+    except UnicodeEncodeError:
+        return json.dumps(record).encode("ascii") + b"\n"
+
+
 def _write_results(path: str, records: list[dict[str, Any]]) -> None:
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as out:
+        with open(path, "wb") as out:
             for record in records:
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.write(_result_line(record))
     except OSError as exc:
         raise click.ClickException(f"cannot write --results {path}: {exc.strerror or exc}") from None
 
@@ -241,6 +291,8 @@ def check(input_path: str, responses_path: str | None, skip_unknown: bool, mode:
     from ifverify.report import summary_json, summary_text
     from ifverify.rewards.evaluate import summarize
 
+    if results_path:
+        _results_writable(results_path)
     items, extra, found = _load(input_path, responses_path, skip_unknown)
     progress = sys.stderr.isatty()
     # Reasons cost extra work and only appear in the results file.

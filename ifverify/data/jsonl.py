@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,19 @@ class LineError:
     line: int
     field: str
     problem: str
+    #: the row's ``key`` and ``prompt`` where the line parsed (a join failure), for its error record
+    context: dict[str, Any] | None = dataclass_field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.field}: {self.problem}"
 
+    def with_context(self, row: dict[str, Any]) -> LineError:
+        """This error, carrying ``row``'s ``key`` and ``prompt`` into its record."""
+        return replace(self, context={k: row[k] for k in ("key", "prompt") if k in row})
+
     def record(self, row: dict[str, Any] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"line": self.line}
+        row = row if row is not None else self.context
         for key in ("key", "prompt"):
             if row and key in row:
                 out[key] = row[key]
@@ -39,24 +47,25 @@ def _parse(number: int, line: str) -> dict[str, Any] | LineError:
         row = json.loads(line)
     except ValueError as exc:
         return LineError(number, "(json)", f"not valid JSON ({exc})")
+    except RecursionError:
+        return LineError(number, "(json)", "nested too deeply to parse")
     if not isinstance(row, dict):
         return LineError(number, "(json)", f"expected a JSON object, got {type(row).__name__}")
     return row
 
 
-def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
-    """(line number, row or error) for each non-blank line; numbering starts at 1."""
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, _parse(number, line)
+def read_jsonl(path: str | Path, *, blank_errors: bool = False) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
+    """(line number, row or error) for each non-blank line; numbering starts at 1 (see :func:`read_jsonl_lines`)."""
+    return read_jsonl_lines(path, blank_errors=blank_errors)
 
 
-def read_jsonl_lines(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
+def read_jsonl_lines(path: str | Path, *,
+                     blank_errors: bool = False) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
     """(line number, object or error) for each non-blank line, numbered from 1; never raises on content.
 
-    Unlike :func:`read_jsonl` it reads bytes, so a line that is not UTF-8 is an
-    error for that line only.  A UTF-8 byte-order mark on line 1 is ignored.
+    It reads bytes, so a line that is not UTF-8 is an error for that line only, and so is a line nested
+    too deeply to parse.  A UTF-8 byte-order mark on line 1 is ignored.  With ``blank_errors`` a blank
+    line is an error too (JSON Lines has none), so every line gets an answer.
     """
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
@@ -70,6 +79,8 @@ def read_jsonl_lines(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | L
                 line = line.removeprefix("\ufeff")
             if line.strip():
                 yield number, _parse(number, line.rstrip("\r\n"))
+            elif blank_errors:
+                yield number, LineError(number, "(line)", "blank line (JSON Lines holds one object per line)")
 
 
 def read_response_lines(path: str | Path) -> Iterator[tuple[int, str, Any] | LineError]:

@@ -62,7 +62,7 @@ def evaluate_row(row: Mapping[str, Any], cache: ConstraintCache, mode: str = BOT
     try:
         if "response" not in row:
             raise RowError("response", "missing (give each row a response, or pass --responses FILE)")
-        text = completion_text(row["response"])
+        text = completion_text(row["response"], "response")
         constraints = constraints_of(row, cache)
     except RowError as exc:
         record["error"] = {"field": exc.field, "problem": exc.problem}

@@ -9,13 +9,12 @@ spec, since datasets repeat the same constraints many times.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from ifverify.constraints.base import Constraint, ConstraintError, UnknownConstraintError
+from ifverify.constraints.base import Constraint, ConstraintError, UnknownConstraintError, short_repr
 from ifverify.constraints.registry import Registry, default_registry
+from ifverify.verifiers._memo import TextMemo
 
 
 class RowError(ValueError):
@@ -28,13 +27,14 @@ class RowError(ValueError):
 
 
 class ConstraintCache:
-    """Built constraints keyed by (id, canonical params, text); bounded, thread-safe."""
+    """Built constraints keyed by (id, canonical params, text); thread-safe, bounded by count and by
+    the total length of the keys (a constraint costs about as much memory as its params), and a spec
+    longer than 256 K characters is built but not kept."""
 
     def __init__(self, registry: Registry | None = None, size: int = 4096) -> None:
         self._registry = registry
         self._size = size
-        self._items: OrderedDict[str, Constraint] = OrderedDict()
-        self._lock = threading.Lock()
+        self._items = TextMemo(entries=size)
 
     @property
     def registry(self) -> Registry:
@@ -43,16 +43,11 @@ class ConstraintCache:
     def build(self, name: str, params: Mapping[str, Any] | None, text: str | None) -> Constraint:
         # repr tells distinct JSON values apart; the same params in another key order only cost a rebuild.
         key = f"{name}\0{params!r}\0{text!r}"
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-                return hit
+        hit = self._items.get(key, None)
+        if hit is not None:
+            return cast(Constraint, hit)
         built = self.registry.build(name, params, text)
-        with self._lock:
-            self._items[key] = built
-            if len(self._items) > self._size:
-                self._items.popitem(last=False)
+        self._items.put(key, len(key), built)
         return built
 
     def __getstate__(self) -> dict[str, Any]:
@@ -92,19 +87,19 @@ def _native(specs: Any, cache: ConstraintCache) -> list[Constraint]:
         try:
             specs = json.loads(specs)
         except ValueError as exc:
-            raise RowError("constraints", f"not valid JSON ({exc})") from None
+            raise RowError("constraints", f"not valid JSON ({short_repr(str(exc), 200)})") from None
     if not _is_seq(specs):
         raise RowError("constraints", f"expected a list of constraints, got {type(specs).__name__}")
     built = []
     for i, spec in enumerate(specs):
         if not _is_map(spec):
-            raise RowError(f"constraints[{i}]", f'expected an object like {{"id": ...}}, got {spec!r}')
+            raise RowError(f"constraints[{i}]", f'expected an object like {{"id": ...}}, got {_kind(spec)}')
         name = spec.get("id")
         if not isinstance(name, str):
-            raise RowError(f"constraints[{i}].id", f"expected a constraint id string, got {name!r}")
+            raise RowError(f"constraints[{i}].id", f"expected a constraint id string, got {_kind(name)}")
         params = spec.get("params")
         if params is not None and not _is_map(params):
-            raise RowError(f"constraints[{i}].params", f"expected an object, got {params!r}")
+            raise RowError(f"constraints[{i}].params", f"expected an object, got {_kind(params)}")
         try:
             built.append(cache.build(name, params, spec.get("text")))
         except UnknownConstraintError as exc:
@@ -116,7 +111,7 @@ def _native(specs: Any, cache: ConstraintCache) -> list[Constraint]:
 
 def _ifeval(ids: Any, kwargs: Any, cache: ConstraintCache) -> list[Constraint]:
     if not _is_seq(ids):
-        raise RowError("instruction_id_list", f"expected a list of ids, got {ids!r}")
+        raise RowError("instruction_id_list", f"expected a list of ids, got {_kind(ids)}")
     if kwargs is None:
         kwargs = [None] * len(ids)
     if not _is_seq(kwargs) or len(kwargs) != len(ids):
@@ -124,9 +119,9 @@ def _ifeval(ids: Any, kwargs: Any, cache: ConstraintCache) -> list[Constraint]:
     built = []
     for i, (name, params) in enumerate(zip(ids, kwargs, strict=True)):
         if params is not None and not _is_map(params):
-            raise RowError(f"kwargs[{i}]", f"expected an object, got {params!r}")
+            raise RowError(f"kwargs[{i}]", f"expected an object, got {_kind(params)}")
         if not isinstance(name, str):
-            raise RowError(f"instruction_id_list[{i}]", f"expected an id string, got {name!r}")
+            raise RowError(f"instruction_id_list[{i}]", f"expected an id string, got {_kind(name)}")
         try:
             built.append(cache.build(name, params, None))
         except UnknownConstraintError as exc:
@@ -136,16 +131,46 @@ def _ifeval(ids: Any, kwargs: Any, cache: ConstraintCache) -> list[Constraint]:
     return built
 
 
-def completion_text(value: Any) -> str:
-    """The text of a completion: a string, or the last message's content of a conversation."""
+def completion_text(value: Any, field: str = "completion") -> str:
+    """The text of a completion: a string, a chat message, or the last message of a conversation.
+
+    A message's ``content`` is a string or a list of text parts (``{"type": "text", "text": ...}``;
+    parts of other types, such as images, are skipped).  Anything else is a :class:`RowError` naming
+    the exact field (``completion[-1].content[1].text``) and what it got.
+    """
     if isinstance(value, str):
         return value
-    if isinstance(value, Sequence) and value and isinstance(value[-1], Mapping):
-        content = value[-1].get("content")
-        if isinstance(content, str):
-            return content
-        if isinstance(content, Sequence):  # multimodal content parts
-            return "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
-    if isinstance(value, Mapping) and isinstance(value.get("content"), str):
-        return value["content"]
-    raise RowError("completion", f"expected a string or a list of chat messages, got {type(value).__name__}")
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        if not value:
+            raise RowError(field, "expected a string or a list of chat messages, got an empty list")
+        value, field = value[-1], f"{field}[-1]"
+    if not isinstance(value, Mapping):
+        raise RowError(field, f"expected a string or a chat message object, got {_kind(value)}")
+    content = value.get("content")
+    where = f"{field}.content"
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, Sequence) or isinstance(content, bytes | bytearray):
+        raise RowError(where, f"expected a string or a list of text parts, got {_kind(content)}")
+    texts = []
+    for i, part in enumerate(content):
+        if not isinstance(part, Mapping):
+            raise RowError(f"{where}[{i}]", f'expected a part like {{"type": "text", "text": ...}}, got {_kind(part)}')
+        if part.get("type", "text") != "text":
+            continue
+        text = part.get("text")
+        if not isinstance(text, str):
+            raise RowError(f"{where}[{i}].text", f"expected a string, got {_kind(text)}")
+        texts.append(text)
+    return "".join(texts)
+
+
+def _kind(value: Any) -> str:
+    """A value's JSON kind for error messages (``null``, ``list``, ``number 5``), never echoed whole."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool | int | float):
+        return f"{type(value).__name__} {short_repr(value)}"
+    if isinstance(value, str):
+        return f"string {short_repr(value)}"
+    return type(value).__name__
