@@ -35,7 +35,8 @@ CSV_SPECIAL = ("ProductID,Category,Brand,Price,Stock\n1,\"A&B\",x,1,2\n"
                + "".join(f"{i},Tools,Acme,3,4\n" for i in range(2, 15)))
 TAB_HEADER = '"StudentID"\t"Subject"\t"Grade"\t"Semester"\t"Score"'
 CSV_QUOTES = TAB_HEADER + "".join(f'\n"{i}"\t"Math"\t"A"\t"Fall"\t"9{i}"' for i in range(1, 4))
-SPAN_PROMPT = "explain the context, code and theory behind the paper Identifying Candidate Spaces for Advert Implantation."
+SPAN_PROMPT = ("explain the context, code and theory behind the paper Identifying Candidate Spaces for Advert "
+               "Implantation.")
 REF = {"reference_text": "the quick brown fox jumps over the lazy dog", "percentage": 100}
 
 # (IFBench id, kwargs, response, OFFICIAL, NATIVE)
