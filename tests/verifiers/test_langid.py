@@ -18,7 +18,7 @@ from langdetect import DetectorFactory
 from langdetect import detect as langdetect_detect
 from langdetect.lang_detect_exception import LangDetectException
 
-from ifverify.verifiers import langid
+from ifverify.verifiers import _langid_model, langid
 from ifverify.verifiers.langid import LanguageDetectionError, detect, detect_or_none
 
 REPO = Path(__file__).resolve().parents[2]
@@ -172,7 +172,7 @@ def test_random_stream_shortcut_holds_on_this_python() -> None:
 
 
 def test_stream_is_extended_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(langid, "_STREAM_WORDS", 4)
+    monkeypatch.setattr(_langid_model, "_STREAM_WORDS", 4)
     model = langid._Model()  # a private model whose pre-generated stream is far too short
     np = model.np
     texts = [EDGE_CASES[-2], "Ceci est une phrase écrite en français, assez longue pour plusieurs blocs.", "NASA ESA"]
@@ -185,7 +185,7 @@ def test_stream_is_extended_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_compiled_loop_extends_the_stream_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(langid, "_STREAM_WORDS", 4)
+    monkeypatch.setattr(_langid_model, "_STREAM_WORDS", 4)
     model = langid._Model()
     assert model.compiled is not None
     monkeypatch.setattr(model, "stream", model.stream[:4])  # shorter than even the probe needed
@@ -224,7 +224,7 @@ def test_compiled_and_numpy_loops_agree_to_the_bit(responses: list[str], monkeyp
 
 def test_compiled_loop_is_refused_where_its_sum_is_not_pythons(monkeypatch: pytest.MonkeyPatch) -> None:
     model = langid._model()
-    monkeypatch.setattr(langid, "sum", lambda values: 0.5, raising=False)  # no C sum matches this "Python"
+    monkeypatch.setattr(_langid_model, "sum", lambda values: 0.5, raising=False)  # no C sum matches this "Python"
     assert langid._compiled_trials(model) is None
 
 
@@ -421,7 +421,7 @@ def test_identical_results_across_processes() -> None:
 def test_import_is_lazy() -> None:
     code = (
         "import sys, ifverify.verifiers; before = set(sys.modules)\n"
-        "import ifverify.verifiers.langid as m\n"
+        "import ifverify.verifiers.langid, ifverify.verifiers._langid_model as m\n"
         "new = set(sys.modules) - before\n"
         "assert m._MODEL is None\n"
         "assert not any(n.split('.')[0] in ('numpy', 'langdetect', 'json', 'orjson') for n in new), new\n"
