@@ -47,3 +47,15 @@ def test_plugins__shows_the_distribution_and_its_prefixes() -> None:
     (entry,) = [e for e in json.loads(_run("plugins", "--json")) if e["distribution"] == "ifverify-ifbench"]
     assert entry["entry_point"] == "ifbench" and entry["error"] is None and len(entry["ids"]) == 58
     assert entry["alias_prefixes"] == ["count:", "custom:", "format:", "ratio:", "repeat:", "sentence:", "words:"]
+
+
+def test_docs__ifbench_page_examples_run() -> None:
+    """docs/ifbench.md marks its examples ``python notest`` (the docs test runs without the pack); they
+    run here, where the pack is installed."""
+    import re
+
+    page = (REPO / "docs" / "ifbench.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python notest\n(.*?)```", page, re.DOTALL)
+    assert blocks
+    for i, code in enumerate(blocks):
+        exec(compile(code, f"ifbench.md#{i}", "exec"), {"__name__": f"docs_ifbench_{i}"})
