@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from conftest import REPO
@@ -38,3 +40,15 @@ def test_ci_runs_exactly_the_readmes_two_commands_first() -> None:
     steps = [line for line in ci if not line.startswith(("set ", "cd ", "export "))]
     assert steps[:2] == shown
     assert all("openrlhf" in line for line in steps[2:])  # then only the separate OpenRLHF environment
+
+
+def test_check_page__the_soft_constraint_example_prints_what_it_shows(tmp_path: Path) -> None:
+    import subprocess
+
+    page = (REPO / "docs" / "check.md").read_text(encoding="utf-8")
+    section = page.split("## Soft constraints", 1)[1]
+    script, shown = re.search(r"```bash\n(.*?)```\n\n```\n(.*?)```", section, re.DOTALL).groups()
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == shown

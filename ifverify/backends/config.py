@@ -48,7 +48,7 @@ from ifverify.models import PACKAGED_POLICY  # noqa: F401  (``policy.model`` nam
 
 BACKENDS = ("trl", "openrlhf", "verl")
 PACKAGED_PREFIX = "packaged:"
-#: Backends that can load a GGUF policy (through ``ifverify.data.generate.load_local_model``).
+#: Backends that can load a GGUF policy (through ``ifverify.models.load_policy``).
 GGUF_BACKENDS = ("trl",)
 
 _NUMBER = {"type": "number"}
