@@ -101,7 +101,7 @@ def evaluate_row(row: Mapping[str, Any], cache: ConstraintCache, mode: str = BOT
             verdicts[m].append(ok)
             entry[m] = ok
         if detail:
-            first = verdicts[modes[0]][-1]
+            first = bool(verdicts[modes[0]][-1])
             entry["reason"] = "blank response" if not text.strip() else constraint.explain(text, first)
         details.append(entry)
     first_mode = modes[0]
