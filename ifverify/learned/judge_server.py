@@ -263,7 +263,7 @@ class ChatHandler(BaseHTTPRequestHandler):
 
 def load_chat_model(model: str | None, *, threads: int | None = 1, name: str | None = None) -> ChatModel:
     """A :class:`ChatModel` from the packaged SmolLM2 (``None``), a ``.gguf`` file or a local folder."""
-    from ifverify.data.generate import load_local_model
+    from ifverify.models import load_local_model
 
     loaded, tokenizer, default_name = load_local_model(model)
     return ChatModel(loaded, tokenizer, name or default_name, threads=threads)

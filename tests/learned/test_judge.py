@@ -351,3 +351,18 @@ def test_imports__the_judge_needs_no_torch_and_the_http_client_no_generate() -> 
 def test_judge__no_pairs_asks_nothing() -> None:
     scorer = JudgeScorer(f"http://127.0.0.1:{closed_port()}", retries=0)  # no model: would ask /v1/models
     assert scorer.score_pairs([]) == [] and scorer.stats.requests == 0
+
+
+def test_server__sampling_is_seeded_and_leaves_the_global_generator_alone() -> None:
+    import torch
+
+    spread = yes_no_model({"Yes": 0.0, "No": 0.0, "maybe": 0.0, "Ġyes": 0.0})
+    body = {"messages": [{"role": "user", "content": "Pick."}], "max_tokens": 12, "temperature": 1.0, "seed": 7}
+    state = torch.random.get_rng_state()
+    with running(spread) as server:
+        url = server.url + "/chat/completions"
+        first, again = post(url, body)["choices"][0]["message"]["content"], post(url, body)["choices"][0]["message"]
+        other = post(url, {**body, "seed": 8})["choices"][0]["message"]["content"]
+    assert torch.equal(state, torch.random.get_rng_state())
+    assert first == again["content"] and first != other  # 4 equally likely tokens over 12 steps
+    assert set(first.replace("maybe", "").replace("Yes", "").replace("No", "").replace(" yes", "")) == set()
