@@ -1,36 +1,38 @@
-"""An HTTP reward server speaking OpenRLHF's remote reward protocol.
+"""An HTTP reward server speaking OpenRLHF's remote reward protocol, on aiohttp.
 
 OpenRLHF (``--reward.remote_url http://HOST:PORT/get_reward``) POSTs ``{"query": [...], "prompts": [...],
 "labels": [...]}``; each query is the prompt and the response decoded with special tokens, each label the row's
 constraints as a JSON string.  The answer is ``{"rewards": [...], "scores": [...], "extra_logs": {...}}`` with
 the same ``extra_logs`` keys as the file-based reward (:mod:`ifverify.backends.openrlhf_reward`), averaged over
-the request's samples.
+the request's samples.  ``docs/serve.md`` documents the protocol, errors and limits.
 
-Requests that arrive together (within ``batch_window_ms``) are merged into one :meth:`Reward.score_batch` call
-by a single scoring thread, so soft constraints of concurrent requests share one classifier call.  Endpoints:
-
-- ``POST /`` and ``POST /get_reward``: the protocol above;
-- ``GET /health``: ``{"status": "ok"}``;
-- ``GET /stats``: requests, batches, samples, mean batch size, errors.
-
-Bodies over ``max_body`` bytes are refused (413) without being read; with ``token``, every endpoint but
-``/health`` needs ``Authorization: Bearer <token>`` (401 otherwise).  Only the standard library is used.
+- Requests that arrive together (within ``batch_window_ms``, up to ``max_batch`` samples) are merged into one
+  scoring call, so soft constraints of concurrent requests share one classifier call.
+- Scoring runs in worker processes (:mod:`ifverify.serve_pool`) under a per-batch deadline: the event loop
+  never scores, so ``/health`` and other requests answer while a batch runs, and a stuck worker is replaced
+  while its samples get failure rewards.
+- A sample that cannot be scored (a malformed label, a bad query) gets reward 0.0 and counts in
+  ``extra_logs["ifverify/failures"]``; the request still answers 200.  Only a malformed request is a 4xx.
+- Limits: bodies over ``max_body`` bytes (413, refused from the Content-Length without being read), a
+  request body that does not arrive within ``socket_timeout`` (408), connections idle or dribbling headers
+  for ``socket_timeout`` (closed), more than ``max_connections`` open connections (503 and closed).
+  Request framing (Content-Length, chunking) is parsed by aiohttp's strict HTTP parser.
+- With ``token``, every endpoint but ``/health`` needs ``Authorization: Bearer <token>`` (401 otherwise).
+- Each request is logged as one JSON object on the ``ifverify.serve.access`` logger (INFO).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
-import queue
 import signal
 import socket
 import threading
 import time
-from collections.abc import Mapping
-from concurrent.futures import Future
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ifverify.backends.openrlhf import (  # noqa: F401  (the keys are part of this module's interface)
@@ -39,18 +41,19 @@ from ifverify.backends.openrlhf import (  # noqa: F401  (the keys are part of th
     PASS_RATE_KEY,
     PASSED_PREFIX,
     extra_logs,
-    extract_response,
-    label_columns,
+    parse_label,
 )
 from ifverify.rewards.reward import Reward
+from ifverify.serve_pool import Sample, WorkerPool
 
 log = logging.getLogger("ifverify.serve")
+access_log = logging.getLogger("ifverify.serve.access")
 
 REWARD_PATHS = ("/", "/get_reward")
-#: Seconds a connection may sit idle or dribble a request before it is closed.
+#: Seconds a connection may sit idle, dribble its headers or its body before it is closed.
 DEFAULT_SOCKET_TIMEOUT = 10.0
-#: Bytes of an unread (refused) body drained before closing, so the client can read the error response.
-_DRAIN_LIMIT = 256 * 1024
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+         b"Content-Length: 40\r\n\r\n" + b'{"error": "too many open connections"}\n'.ljust(40))
 
 
 class RequestError(ValueError):
@@ -62,24 +65,28 @@ class RequestError(ValueError):
         self.message = message
 
 
-class ShuttingDown(RuntimeError):
-    """The server is shutting down and takes no new work."""
+@dataclass
+class _Job:
+    """One request's samples, waiting for a batch."""
+
+    samples: list[Sample]
+    future: asyncio.Future[dict[str, Any]]
 
 
 @dataclass
-class _Job:
-    """One request's samples, waiting for the scoring thread."""
+class _Conn:
+    """What the watchdog knows of one connection."""
 
-    responses: list[str]
-    columns: list[dict[str, Any]]
-    future: Future[dict[str, Any]] = field(default_factory=Future)
+    since: float
+    busy: int = 0
 
 
-def parse_payload(payload: Any) -> tuple[list[str], list[dict[str, Any]]]:
-    """The responses and per-sample Reward columns of a request body; raises :class:`RequestError` (400).
+def parse_payload(payload: Any) -> list[Sample]:
+    """The samples ``(query, prompt, columns or label error)`` of a request body.
 
-    ``query`` and ``labels`` are required lists of equal length; ``prompts`` may be omitted (the whole query
-    is then the response, less any assistant marker and special tokens).
+    Raises :class:`RequestError` (400) when the request as a whole is malformed: ``query`` and ``labels``
+    are required lists of equal length, ``prompts`` (optional) a list of strings.  A label that is not
+    valid is not a request error: that sample fails alone (see :func:`ifverify.backends.openrlhf.parse_label`).
     """
     if not isinstance(payload, Mapping):
         raise RequestError(400, f"body: expected a JSON object, got {type(payload).__name__}")
@@ -98,181 +105,47 @@ def parse_payload(payload: Any) -> tuple[list[str], list[dict[str, Any]]]:
         raise RequestError(400, f"lengths differ: query {len(queries)}, labels {len(labels)}")
     if len(prompts) != len(queries):
         raise RequestError(400, f"lengths differ: query {len(queries)}, prompts {len(prompts)}")
-    columns = []
-    for i, label in enumerate(labels):
-        if isinstance(label, str):
-            try:
-                label = json.loads(label)
-            except ValueError as exc:
-                raise RequestError(400, f"labels[{i}]: not valid JSON ({exc})") from None
-        try:
-            columns.append(label_columns(label))
-        except ValueError as exc:
-            raise RequestError(400, f"labels[{i}]: {exc}") from None
-    responses = [extract_response(q, p) for q, p in zip(queries, prompts, strict=True)]
-    return responses, columns
+    return [(q, p, parse_label(label)) for q, p, label in zip(queries, prompts, labels, strict=True)]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """One connection; ``server.reward_server`` is the owning :class:`RewardServer`."""
+def _answer(status: int, body: Mapping[str, Any], *, close: bool = False) -> Any:
+    from aiohttp import web
 
-    protocol_version = "HTTP/1.1"
-    server_version = "ifverify-serve"
-    server: _HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.settimeout(self.server.reward_server.socket_timeout)
-        self.server.reward_server._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.reward_server._track(self.connection, add=False)
-
-    def handle_one_request(self) -> None:
-        try:
-            super().handle_one_request()
-        except (TimeoutError, ConnectionError):
-            self.close_connection = True
-        if self.server.reward_server.closing:
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        log.debug("%s - %s", self.address_string(), format % args)
-
-    # -- responses ---------------------------------------------------------------------------------------
-
-    def _send_json(self, status: int, body: Mapping[str, Any], *, unread_body: bool = False) -> None:
-        data = json.dumps(body).encode("utf-8")
-        if status >= 400:
-            self.server.reward_server._count_error()
-        if unread_body:
-            self.close_connection = True
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if status == 401:
-            self.send_header("WWW-Authenticate", "Bearer")
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
-        if unread_body:
-            self._drain()
-
-    def _drain(self) -> None:
-        """Half-close and discard a bounded part of an unread body, so the client sees the response."""
-        try:
-            self.connection.shutdown(socket.SHUT_WR)
-            self.connection.settimeout(0.5)
-            left = _DRAIN_LIMIT
-            while left > 0 and (chunk := self.connection.recv(min(65536, left))):
-                left -= len(chunk)
-        except OSError:
-            pass
-
-    def _authorized(self) -> bool:
-        token = self.server.reward_server.token
-        if token is None:
-            return True
-        header = self.headers.get("Authorization", "")
-        scheme, _, given = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
-
-    # -- methods -----------------------------------------------------------------------------------------
-
-    def do_GET(self) -> None:  # noqa: N802 - the base class's name
-        path = self.path.split("?", 1)[0]
-        if path == "/health":
-            self._send_json(200, {"status": "ok"})
-        elif not self._authorized():
-            self._send_json(401, {"error": "unauthorized: send 'Authorization: Bearer <token>'"})
-        elif path == "/stats":
-            self._send_json(200, self.server.reward_server.stats())
-        else:
-            self._send_json(404, {"error": f"not found: GET {path}"})
-
-    def do_POST(self) -> None:  # noqa: N802 - the base class's name
-        server = self.server.reward_server
-        path = self.path.split("?", 1)[0]
-        has_body = "Content-Length" in self.headers or "Transfer-Encoding" in self.headers
-        if path not in REWARD_PATHS:
-            self._send_json(404, {"error": f"not found: POST {path}"}, unread_body=has_body)
-            return
-        if not self._authorized():
-            self._send_json(401, {"error": "unauthorized: send 'Authorization: Bearer <token>'"},
-                            unread_body=has_body)
-            return
-        try:
-            body = self._read_body(server.max_body)
-            try:
-                payload = json.loads(body)
-            except ValueError as exc:
-                raise RequestError(400, f"body: not valid JSON ({exc})") from None
-            responses, columns = parse_payload(payload)
-            answer = server.submit(responses, columns).result()
-        except RequestError as exc:
-            self._send_json(exc.status, {"error": exc.message}, unread_body=exc.status in (411, 413))
-        except ShuttingDown:
-            self._send_json(503, {"error": "server is shutting down"})
-        except Exception as exc:  # the scoring itself failed: never take the connection down silently
-            log.exception("reward request failed")
-            self._send_json(500, {"error": f"scoring failed: {type(exc).__name__}: {exc}"})
-        else:
-            self._send_json(200, answer)
-
-    def _read_body(self, max_body: int) -> bytes:
-        if "Transfer-Encoding" in self.headers:
-            raise RequestError(411, "Content-Length required (chunked bodies are not accepted)")
-        length_header = self.headers.get("Content-Length")
-        if length_header is None:
-            raise RequestError(411, "Content-Length required")
-        try:
-            length = int(length_header)
-            if length < 0:
-                raise ValueError
-        except ValueError:
-            raise RequestError(400, f"Content-Length: not a non-negative integer: {length_header[:40]!r}") from None
-        if length > max_body:
-            raise RequestError(413, f"body too large: {length} bytes, the limit is {max_body}")
-        body = self.rfile.read(length)
-        if len(body) != length:
-            self.close_connection = True
-            raise RequestError(400, f"body: expected {length} bytes, got {len(body)}")
-        return body
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server whose handler threads are joined on close."""
-
-    daemon_threads = False
-    block_on_close = True
-    allow_reuse_address = True
-    request_queue_size = 128
-    reward_server: RewardServer
+    response = web.json_response(body, status=status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    if close:
+        response.force_close()
+    return response
 
 
 class RewardServer:
     """An HTTP reward server around a :class:`Reward` (see the module docstring).
 
     Args:
-        reward: the reward; its ``score_batch`` runs on one scoring thread only.
+        reward: the reward (pickled into each worker process).
         host, port: where to listen (``port=0`` picks a free port; see :attr:`port`).
         max_body: the largest request body accepted, in bytes (larger: 413).
         token: when given, requests need ``Authorization: Bearer <token>`` (else 401).
-        batch_window_ms: how long the scoring thread waits for more requests after the first of a batch.
-        max_batch: the most samples merged into one ``score_batch`` call (a larger request goes alone).
-        socket_timeout: seconds a connection may be idle or slow before it is closed.
+        batch_window_ms: how long to wait for more requests after the first of a batch.
+        max_batch: the most samples merged into one scoring call (a larger request goes alone).
+        socket_timeout: seconds a connection may be idle or slow (headers or body) before it is closed.
+        workers: scoring processes (0: score in a thread of this process, without a deadline).
+        batch_deadline: seconds a batch may take before its worker is replaced and its samples fail.
+        max_connections: open connections beyond this are answered 503 and closed.
     """
 
     def __init__(self, reward: Reward, *, host: str = "127.0.0.1", port: int = 0, max_body: int = 1_000_000,
                  token: str | None = None, batch_window_ms: float = 5, max_batch: int = 256,
-                 socket_timeout: float = DEFAULT_SOCKET_TIMEOUT) -> None:
-        if max_body <= 0 or max_batch <= 0 or batch_window_ms < 0 or socket_timeout <= 0:
-            raise ValueError("max_body, max_batch and socket_timeout must be positive, batch_window_ms >= 0")
+                 socket_timeout: float = DEFAULT_SOCKET_TIMEOUT, workers: int = 2, batch_deadline: float = 60.0,
+                 max_connections: int = 512) -> None:
+        if max_body <= 0 or max_batch <= 0 or batch_window_ms < 0 or socket_timeout <= 0 or max_connections <= 0:
+            raise ValueError("max_body, max_batch, socket_timeout and max_connections must be positive, "
+                             "batch_window_ms >= 0")
+        try:
+            import aiohttp  # noqa: F401
+        except ImportError:
+            raise ImportError("ifverify serve needs aiohttp: pip install 'ifverify[serve]'") from None
         from ifverify.constraints.registry import default_registry
 
         self.reward = reward
@@ -281,28 +154,31 @@ class RewardServer:
         self.batch_window = batch_window_ms / 1000.0
         self.max_batch = max_batch
         self.socket_timeout = socket_timeout
+        self.max_connections = max_connections
         self.closing = False
         self.constraint_ids: tuple[str, ...] = tuple(sorted(default_registry().ids()))
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._pool = WorkerPool(reward, workers, batch_deadline)
+        self._counts = {"requests": 0, "samples": 0, "batches": 0, "errors": 0, "failures": 0,
+                        "refused_connections": 0, "closed_slow": 0}
+        self._sock = socket.create_server((host, port), backlog=1024)
+        self._sock.setblocking(False)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._start_error: BaseException | None = None
+        self._conns: dict[Any, _Conn] = {}
         self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._counts = {"requests": 0, "samples": 0, "batches": 0, "errors": 0}
-        self._httpd = _HTTPServer((host, port), _Handler)
-        self._httpd.reward_server = self
-        self._serve_thread: threading.Thread | None = None
-        self._worker = threading.Thread(target=self._score_loop, name="ifverify-serve-scorer", daemon=True)
-        self._worker.start()
-        self._stopped = False
 
     # -- addresses ---------------------------------------------------------------------------------------
 
     @property
     def host(self) -> str:
-        return str(self._httpd.server_address[0])
+        return str(self._sock.getsockname()[0])
 
     @property
     def port(self) -> int:
-        return int(self._httpd.server_address[1])
+        return int(self._sock.getsockname()[1])
 
     @property
     def url(self) -> str:
@@ -311,11 +187,14 @@ class RewardServer:
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     def start(self) -> RewardServer:
-        """Serve in a background thread; returns ``self``."""
-        if self._serve_thread is None:
-            self._serve_thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                                  name="ifverify-serve-accept", daemon=True)
-            self._serve_thread.start()
+        """Start the workers and serve from a background thread; returns ``self`` once it answers."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ifverify-serve-loop", daemon=True)
+            self._thread.start()
+            self._started.wait()
+            if self._start_error is not None:
+                self._thread.join()
+                raise RuntimeError(f"the reward server could not start: {self._start_error}") from self._start_error
         return self
 
     def __enter__(self) -> RewardServer:
@@ -341,100 +220,239 @@ class RewardServer:
             self.shutdown()
 
     def shutdown(self, timeout: float = 30.0) -> None:
-        """Stop accepting, finish queued work, close idle connections and join every thread."""
-        with self._lock:
-            if self._stopped:
+        """Refuse new requests (503), finish queued work, close connections, stop the workers, join."""
+        loop, thread = self._loop, self._thread
+        if thread is None or loop is None or not thread.is_alive():
+            self._sock.close()
+            return
+        self.closing = True
+        if self._stop is not None:
+            loop.call_soon_threadsafe(self._stop.set)
+        thread.join(timeout)
+
+    def _run(self) -> None:
+        loop = self._loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self._serve())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _serve(self) -> None:
+        from aiohttp import web
+
+        self._stop = asyncio.Event()
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        try:
+            await self._pool.start()
+            app = web.Application(client_max_size=self.max_body, middlewares=[self._middleware])
+            for path in REWARD_PATHS:
+                app.router.add_post(path, self._reward)
+            app.router.add_get("/health", self._health)
+            app.router.add_get("/stats", self._stats)
+            # aiohttp logs each malformed request (bad framing: answered 400) on this logger.
+            runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=self.socket_timeout,
+                                   lingering_time=1.0, shutdown_timeout=5.0,
+                                   logger=logging.getLogger("ifverify.serve.http"))
+            await runner.setup()
+            self._track(runner.server)
+            await web.SockSite(runner, self._sock).start()
+        except BaseException as exc:
+            self._start_error = exc
+            self._started.set()
+            await self._pool.close()
+            self._sock.close()
+            return
+        batcher = asyncio.create_task(self._batch_loop())
+        watchdog = asyncio.create_task(self._watch())
+        self._started.set()
+        await self._stop.wait()
+        self._queue.put_nowait(None)  # after everything queued: the batcher finishes it, then exits
+        await batcher
+        watchdog.cancel()
+        await runner.cleanup()
+        await self._pool.close()
+        self._sock.close()
+
+    # -- connections: cap and watchdog -------------------------------------------------------------------
+
+    def _track(self, server: Any) -> None:
+        """Hook aiohttp's server: count connections, refuse those over the cap."""
+        made, lost = server.connection_made, server.connection_lost
+
+        def connection_made(handler: Any, transport: Any) -> None:
+            made(handler, transport)
+            if len(self._conns) >= self.max_connections:
+                self._count("refused_connections")
+                transport.write(_BUSY)
+                transport.close()
                 return
-            self._stopped = True
-            self.closing = True
-        if self._serve_thread is not None:
-            self._httpd.shutdown()
-            self._serve_thread.join(timeout)
-        self._queue.put(None)  # after everything queued so far: the scorer finishes it, then exits
-        self._worker.join(timeout)
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:  # wake idle keep-alive connections; their handler threads then end
+            self._conns[handler] = _Conn(time.monotonic())
+
+        def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
+            self._conns.pop(handler, None)
+            lost(handler, exc)
+
+        server.connection_made, server.connection_lost = connection_made, connection_lost
+
+    async def _watch(self) -> None:
+        """Close connections with no request in progress for ``socket_timeout``: idle keep-alives and
+        clients that dribble their headers (aiohttp itself has no header timeout)."""
+        while True:
+            await asyncio.sleep(min(0.5, self.socket_timeout / 4))
+            now = time.monotonic()
+            for handler, conn in list(self._conns.items()):
+                if conn.busy == 0 and now - conn.since > self.socket_timeout:
+                    self._conns.pop(handler, None)
+                    self._count("closed_slow")
+                    handler.force_close()
+
+    # -- HTTP --------------------------------------------------------------------------------------------
+
+    @property
+    def _middleware(self) -> Callable[..., Awaitable[Any]]:
+        from aiohttp import web
+
+        @web.middleware
+        async def middleware(request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
+            conn = self._conns.get(request.protocol)
+            if conn is not None:
+                conn.busy += 1
+            start = time.perf_counter()
             try:
-                conn.shutdown(socket.SHUT_RD)
-            except OSError:
-                pass
-        self._httpd.server_close()  # closes the listener, joins the handler threads
+                if request.path != "/health" and not self._authorized(request):
+                    response = _answer(401, {"error": "unauthorized: send 'Authorization: Bearer <token>'"},
+                                       close=request.can_read_body)
+                else:
+                    response = await handler(request)
+            except web.HTTPException as exc:  # aiohttp's own: 404, 405, 413 on reading
+                response = _answer(exc.status, {"error": exc.reason if exc.status != 404
+                                                else f"not found: {request.method} {request.path}"},
+                                   close=exc.status == 413)
+            finally:
+                if conn is not None:
+                    conn.busy -= 1
+                    conn.since = time.monotonic()
+            if response.status >= 400:
+                self._count("errors")
+            if access_log.isEnabledFor(logging.INFO):
+                took = round(1000 * (time.perf_counter() - start), 2)
+                access_log.info(json.dumps({"remote": request.remote, "method": request.method, "path": request.path,
+                                            "status": response.status, "ms": took, "bytes_in": request.content_length,
+                                            "samples": request.get("samples")}))
+            return response
 
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
+        return middleware
 
-    # -- scoring -----------------------------------------------------------------------------------------
+    def _authorized(self, request: Any) -> bool:
+        if self.token is None:
+            return True
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.token.encode())
 
-    def submit(self, responses: list[str], columns: list[dict[str, Any]]) -> Future[dict[str, Any]]:
-        """Queue one request's samples; the future gives its ``{"rewards", "scores", "extra_logs"}``."""
-        job = _Job(responses, columns)
-        with self._lock:
-            if self.closing:
-                raise ShuttingDown("server is shutting down")
-            self._counts["requests"] += 1
-            self._counts["samples"] += len(responses)
-            self._queue.put(job)
-        return job.future
+    async def _health(self, request: Any) -> Any:
+        return _answer(200, {"status": "ok"})
 
-    def _score_loop(self) -> None:
+    async def _stats(self, request: Any) -> Any:
+        return _answer(200, self.stats())
+
+    async def _reward(self, request: Any) -> Any:
+        try:
+            samples = parse_payload(await self._payload(request))
+        except RequestError as exc:
+            return _answer(exc.status, {"error": exc.message}, close=exc.status in (408, 411, 413))
+        if self.closing:
+            return _answer(503, {"error": "server is shutting down"})
+        request["samples"] = len(samples)
+        job = _Job(samples, asyncio.get_running_loop().create_future())
+        self._count("requests")
+        self._count("samples", len(samples))
+        self._queue.put_nowait(job)
+        return _answer(200, await job.future)
+
+    async def _payload(self, request: Any) -> Any:
+        if request.headers.get("Transfer-Encoding"):
+            raise RequestError(411, "Content-Length required (chunked bodies are not accepted)")
+        length = request.content_length
+        if length is None:
+            raise RequestError(411, "Content-Length required")
+        if length > self.max_body:
+            raise RequestError(413, f"body too large: {length} bytes, the limit is {self.max_body}")
+        try:
+            body = await asyncio.wait_for(request.read(), self.socket_timeout)
+        except asyncio.TimeoutError:
+            raise RequestError(408, f"body not received within {self.socket_timeout:g} s") from None
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise RequestError(400, f"body: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise RequestError(400, "body: nested too deeply") from None
+
+    # -- batching ----------------------------------------------------------------------------------------
+
+    async def _batch_loop(self) -> None:
+        """Gather queued jobs into batches; each batch scores in its own task on a free worker."""
+        running: set[asyncio.Task[None]] = set()
         stopping = False
         while not stopping:
-            first = self._queue.get()
+            first = await self._queue.get()
             if first is None:
                 break
-            batch, size = [first], len(first.responses)
+            batch, size = [first], len(first.samples)
             deadline = time.monotonic() + self.batch_window
             while size < self.max_batch:
                 left = deadline - time.monotonic()
                 try:
-                    job = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
-                except queue.Empty:
+                    job = self._queue.get_nowait() if left <= 0 else await asyncio.wait_for(self._queue.get(), left)
+                except (asyncio.QueueEmpty, asyncio.TimeoutError):
                     break
                 if job is None:
                     stopping = True
                     break
                 batch.append(job)
-                size += len(job.responses)
-            self._score(batch)
+                size += len(job.samples)
+            task = asyncio.create_task(self._score(batch))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        if running:
+            await asyncio.gather(*running)
 
-    def _score(self, batch: list[_Job]) -> None:
-        """One ``score_batch`` call for the jobs; each job's future gets its share."""
-        with self._lock:
-            self._counts["batches"] += 1
-        keys = sorted({key for job in batch for cols in job.columns for key in cols})
-        completions = [r for job in batch for r in job.responses]
-        columns = {key: [cols.get(key) for job in batch for cols in job.columns] for key in keys}
+    async def _score(self, batch: list[_Job]) -> None:
+        """One scoring call for the jobs; each job's future gets its share.  Never raises."""
+        self._count("batches")
+        samples = [sample for job in batch for sample in job.samples]
         try:
-            results = self.reward.score_batch(completions=completions, **columns)
-        except Exception as exc:
-            for job in batch:
-                job.future.set_exception(exc)
-            return
+            results = await self._pool.score(samples)
+        except Exception as exc:  # the pool could not run it at all (a worker failed to start)
+            from ifverify.rewards.reward import SampleResult
+
+            log.warning("a batch could not be scored: %s: %s", type(exc).__name__, exc)
+            results = [SampleResult(0.0, [], f"{type(exc).__name__}: {exc}") for _ in samples]
+        self._count("failures", sum(r.error is not None for r in results))
         at = 0
         for job in batch:
-            mine = results[at:at + len(job.responses)]
-            at += len(job.responses)
-            try:
-                rewards = [float(r.reward) if r.reward is not None else 0.0 for r in mine]
+            mine = results[at:at + len(job.samples)]
+            at += len(job.samples)
+            rewards = [float(r.reward) if r.reward is not None else 0.0 for r in mine]
+            if not job.future.done():
                 job.future.set_result({"rewards": rewards, "scores": list(rewards),
                                        "extra_logs": extra_logs(mine, self.constraint_ids)})
-            except Exception as exc:  # pragma: no cover - defensive
-                job.future.set_exception(exc)
 
-    def _count_error(self) -> None:
+    # -- stats -------------------------------------------------------------------------------------------
+
+    def _count(self, key: str, n: int = 1) -> None:
         with self._lock:
-            self._counts["errors"] += 1
+            self._counts[key] += n
 
     def stats(self) -> dict[str, Any]:
-        """Requests, samples, batches, mean batch size (samples and requests per batch) and error responses."""
+        """Requests, samples, batches, mean batch size, error responses, failed samples, refused and
+        slow connections closed, replaced workers, and open connections."""
         with self._lock:
             counts: dict[str, Any] = dict(self._counts)
         batches = counts["batches"]
         counts["mean_batch_size"] = counts["samples"] / batches if batches else 0.0
         counts["mean_batch_requests"] = counts["requests"] / batches if batches else 0.0
+        counts["workers_replaced"] = self._pool.replaced
+        counts["connections"] = len(self._conns)
         return counts

@@ -27,8 +27,17 @@ import click
               help="How long to gather concurrent requests into one scoring batch.")
 @click.option("--max-batch", default=256, show_default=True, type=click.IntRange(1),
               help="The most samples scored in one batch.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(0),
+              help="Scoring processes (0: score in a thread of the server, with no batch deadline).")
+@click.option("--batch-deadline", default=60.0, show_default=True, type=click.FloatRange(0, min_open=True),
+              metavar="SECONDS", help="A batch still scoring after this fails (reward 0.0) and its worker is replaced.")
+@click.option("--socket-timeout", default=10.0, show_default=True, type=click.FloatRange(0, min_open=True),
+              metavar="SECONDS", help="Connections idle, or slow to send headers or body, this long are closed.")
+@click.option("--max-connections", default=512, show_default=True, type=click.IntRange(1),
+              help="Open connections beyond this are answered 503 and closed.")
 def serve(host: str, port: int, aggregation: str, weights: str | None, mode: str, classifier: str | None,
-          token_env: str | None, max_body: int, batch_window_ms: float, max_batch: int) -> None:
+          token_env: str | None, max_body: int, batch_window_ms: float, max_batch: int, workers: int,
+          batch_deadline: float, socket_timeout: float, max_connections: int) -> None:
     """Serve rewards over HTTP with OpenRLHF's remote reward protocol (POST / or /get_reward)."""
     token = None
     if token_env:
@@ -47,9 +56,16 @@ def serve(host: str, port: int, aggregation: str, weights: str | None, mode: str
         raise click.UsageError(str(exc)) from None
     try:
         server = RewardServer(reward, host=host, port=port, max_body=max_body, token=token,
-                              batch_window_ms=batch_window_ms, max_batch=max_batch)
+                              batch_window_ms=batch_window_ms, max_batch=max_batch, workers=workers,
+                              batch_deadline=batch_deadline, socket_timeout=socket_timeout,
+                              max_connections=max_connections)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"ifverify reward server on {server.url} (POST /get_reward); Ctrl-C to stop", err=True)
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    except RuntimeError as exc:  # the workers could not start (e.g. a reward that does not pickle)
+        raise click.ClickException(f"{exc}; --workers 0 scores in this process") from None
     click.echo(f"stopped: {json.dumps(server.stats())}", err=True)

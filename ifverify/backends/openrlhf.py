@@ -18,7 +18,6 @@ imports neither torch nor openrlhf.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from ifverify.backends.install import OPENRLHF_MODULE
 
 if TYPE_CHECKING:
     from ifverify.backends.config import Config
-    from ifverify.rewards.reward import SampleResult
+    from ifverify.rewards.reward import Reward, SampleResult
 
 #: Special tokens stripped from the end (and the start) of a decoded query: the end-of-turn, end-of-text
 #: and padding tokens of the common chat templates (ChatML/Qwen, Llama 2/3, Mistral, Gemma, Phi, GPT-2).
@@ -50,29 +49,59 @@ PASS_RATE_KEY = "ifverify/constraint_pass_rate"
 CHECKED_PREFIX = "ifverify/checked/"
 PASSED_PREFIX = "ifverify/passed/"
 
-_TRAILING_TOKEN = re.compile(r"<\|[^<>|\s]{1,64}\|>\s*$")
+_TOKEN_NAME_MAX = 64
 _IFEVAL_KEYS = ("instruction_id_list", "kwargs")
 
 
 def strip_special_tokens(text: str) -> str:
     """``text`` without the special tokens (and whitespace) around it.
 
-    Strips, repeatedly, any token of :data:`SPECIAL_TOKENS` or any ``<|...|>`` token at the end, and any
-    token of :data:`SPECIAL_TOKENS` at the start.  Tokens inside the text are kept.
+    Strips, repeatedly, any token of :data:`SPECIAL_TOKENS` or any ``<|...|>`` token (1 to 64
+    characters inside, none of them ``<``, ``>``, ``|`` or white space) at the end, and any token of
+    :data:`SPECIAL_TOKENS` at the start.  Tokens inside the text are kept.  It moves two indices and
+    copies the text once, so ``"answer" + "<|im_end|>" * 16000`` takes linear time.
     """
-    text = text.strip()
+    start, end = 0, len(text)
+    start, end = _skip_space(text, start, end)
     changed = True
-    while changed and text:
+    while changed and start < end:
         changed = False
         for token in SPECIAL_TOKENS:
-            if text.endswith(token):
-                text, changed = text[: -len(token)].rstrip(), True
-            if text.startswith(token):
-                text, changed = text[len(token):].lstrip(), True
-        match = _TRAILING_TOKEN.search(text)
-        if match:
-            text, changed = text[: match.start()].rstrip(), True
-    return text
+            if text.endswith(token, start, end):
+                start, end = _skip_space(text, start, end - len(token), left=False)
+                changed = True
+            if text.startswith(token, start, end):
+                start, end = _skip_space(text, start + len(token), end, right=False)
+                changed = True
+        cut = _trailing_token(text, start, end)
+        if cut is not None:
+            start, end = _skip_space(text, start, cut, left=False)
+            changed = True
+    return text[start:end]
+
+
+def _skip_space(text: str, start: int, end: int, *, left: bool = True, right: bool = True) -> tuple[int, int]:
+    """``(start, end)`` moved past white space (``str.isspace``) on the chosen sides."""
+    while right and end > start and text[end - 1].isspace():
+        end -= 1
+    while left and start < end and text[start].isspace():
+        start += 1
+    return start, end
+
+
+def _trailing_token(text: str, start: int, end: int) -> int | None:
+    """Where a ``<|name|>`` token ending at ``end`` starts (``_TRAILING_TOKEN``'s rule), or None.
+
+    The name cannot hold ``|``, so it is the run after the last delimiter before the closing ``|>``.
+    """
+    if end - start < 5 or not text.endswith("|>", start, end):
+        return None
+    i, low = end - 3, max(start, end - 2 - (_TOKEN_NAME_MAX + 1))
+    while i >= low and not (text[i] in "<>|" or text[i].isspace()):
+        i -= 1
+    if i < low or text[i] != "|" or not 1 <= end - 3 - i <= _TOKEN_NAME_MAX or i - 1 < start or text[i - 1] != "<":
+        return None
+    return i - 1
 
 
 def strip_prompt(query: str, prompt: str | None) -> str:
@@ -151,6 +180,48 @@ def extra_logs(results: Sequence[SampleResult], constraint_ids: Sequence[str]) -
     logs.update({CHECKED_PREFIX + key: value for key, value in checked.items()})
     logs.update({PASSED_PREFIX + key: value for key, value in passed.items()})
     return logs
+
+
+def score_samples(reward: Reward, samples: Sequence[tuple[Any, Any, dict[str, Any] | str]]) -> list[SampleResult]:
+    """Score OpenRLHF samples ``(query, prompt, columns)`` in one ``score_batch`` call, as the reward
+    file and ``ifverify serve`` both do.  ``columns`` are a label's :func:`label_columns`, or the error
+    message of a label that had none.  A sample that cannot be scored (a bad label, a bad query, no
+    constraints, a checker failure) gets reward 0.0 and an ``error``, so it counts in ``extra_logs``'
+    failures.  Never raises.
+    """
+    from ifverify.rewards.reward import SampleResult
+
+    results: list[SampleResult | None] = [None] * len(samples)
+    todo: list[tuple[int, str, dict[str, Any]]] = []
+    for i, (query, prompt, columns) in enumerate(samples):
+        if isinstance(columns, str):
+            results[i] = SampleResult(0.0, [], columns)
+            continue
+        try:
+            todo.append((i, extract_response(query, prompt), columns))
+        except Exception as exc:
+            results[i] = SampleResult(0.0, [], f"query: {type(exc).__name__}: {exc}")
+    if todo:
+        keys = sorted({key for _, _, columns in todo for key in columns})
+        try:
+            scored = reward.score_batch(completions=[text for _, text, _ in todo],
+                                        **{key: [columns.get(key) for _, _, columns in todo] for key in keys})
+        except Exception as exc:  # a configuration problem of the batch: every sample fails, nothing raises
+            scored = [SampleResult(None, [], f"{type(exc).__name__}: {exc}")] * len(todo)
+        for (i, _, _), result in zip(todo, scored, strict=True):
+            if result.reward is None:
+                result = SampleResult(0.0, result.results, result.error or "no reward (no constraint scored)")
+            results[i] = result
+    return [r if r is not None else SampleResult(0.0, [], "not scored") for r in results]
+
+
+def parse_label(label: Any) -> dict[str, Any] | str:
+    """:func:`label_columns` of a label, or the error message (``labels: ...``) of one that has none."""
+    try:
+        return label_columns(label)
+    except (ValueError, RecursionError) as exc:
+        message = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        return f"label: {message[:300]}"
 
 
 def row_label(row: Mapping[str, Any]) -> str:

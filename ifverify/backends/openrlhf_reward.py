@@ -39,8 +39,8 @@ from ifverify.backends.openrlhf import (  # noqa: F401  (the keys are part of th
     PASS_RATE_KEY,
     PASSED_PREFIX,
     extra_logs,
-    extract_response,
-    label_columns,
+    parse_label,
+    score_samples,
 )
 from ifverify.backends.reward_env import reward_from_env
 from ifverify.constraints.registry import default_registry
@@ -61,21 +61,6 @@ def _torch() -> Any:
     return torch
 
 
-def _score_one(query: Any, prompt: Any, label: Any) -> SampleResult:
-    """One sample's result; a failure becomes reward 0.0 with its error (never raises)."""
-    try:
-        response = extract_response(query, prompt)
-        columns = {key: [value] for key, value in label_columns(label).items()}
-        result = REWARD.score_batch(completions=[response], **columns)[0]
-    except Exception as exc:
-        REWARD.failures += 1
-        log.warning("ifverify reward: a sample could not be scored: %s: %s", type(exc).__name__, exc)
-        return SampleResult(0.0, [], f"{type(exc).__name__}: {exc}")
-    if result.reward is None:
-        return SampleResult(0.0, result.results, result.error or "no reward")
-    return result
-
-
 def reward_func(queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence[Any],
                 **kwargs: Any) -> dict[str, Any]:
     """OpenRLHF's reward function: ``{"rewards", "scores", "extra_logs"}`` for the samples.  Never raises."""
@@ -83,8 +68,9 @@ def reward_func(queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence
         n = len(queries)
         prompts = list(prompts) if prompts is not None else [None] * n
         labels = list(labels) if labels is not None else [None] * n
-        results = [_score_one(q, prompts[i] if i < len(prompts) else None, labels[i] if i < len(labels) else None)
+        samples = [(q, prompts[i] if i < len(prompts) else None, parse_label(labels[i] if i < len(labels) else None))
                    for i, q in enumerate(queries)]
+        results = score_samples(REWARD, samples)
     except Exception as exc:  # the batch itself is malformed
         log.warning("ifverify reward: malformed call: %s: %s", type(exc).__name__, exc)
         try:
@@ -92,6 +78,11 @@ def reward_func(queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence
         except Exception:
             n = 1
         results = [SampleResult(0.0, [], f"{type(exc).__name__}: {exc}") for _ in range(n)]
+    failed = [r.error for r in results if r.error is not None]
+    if failed:
+        REWARD.failures += len(failed)
+        log.warning("ifverify reward: %d sample(s) could not be scored and get 0.0; the first: %s",
+                    len(failed), failed[0][:300])
     rewards = [float(r.reward or 0.0) for r in results]
     try:
         logs = extra_logs(results, CONSTRAINT_IDS)

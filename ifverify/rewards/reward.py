@@ -122,9 +122,8 @@ class Reward:
     def score_batch(self, *, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None,
                     **columns: Any) -> list[SampleResult]:
         """Per-row results (reward, per-constraint score/verdict/reason, error).  Never raises per row."""
-        if completions is None:
-            raise TypeError("Reward needs completions=[...]")
-        n = len(completions)
+        n = _batch_size(completions)
+        _check_columns(columns, n)
         rows = [_row(columns, i, n) for i in range(n)]
         planned: list[tuple[list[Constraint], str] | SampleResult] = []
         for row, completion in zip(rows, completions, strict=True):
@@ -221,6 +220,31 @@ def _resolve_classifier(classifier: SoftScorer | str | os.PathLike[str] | None) 
     if len(probe) != 1 or not 0.0 <= float(probe[0]) <= 1.0:
         raise ClassifierError(f"the classifier must return one probability in [0, 1] per pair, got {probe!r}")
     return classifier
+
+
+#: The columns a row's constraints come from: each must hold one value per completion.
+_CONSTRAINT_COLUMNS = ("constraints", "instruction_id_list", "kwargs")
+
+
+def _batch_size(completions: Any) -> int:
+    """The number of completions; anything but a list-like of completions is a configuration error
+    (a ``str`` would otherwise be scored one character per completion)."""
+    if completions is None:
+        raise TypeError("Reward needs completions=[...], one completion per sample")
+    if isinstance(completions, str | bytes) or not isinstance(completions, Sequence):
+        raise TypeError("Reward needs completions as a list with one completion per sample, got "
+                        f"{type(completions).__name__}" + (" (wrap a single completion in a list)"
+                                                           if isinstance(completions, str) else ""))
+    return len(completions)
+
+
+def _check_columns(columns: Mapping[str, Any], n: int) -> None:
+    """A constraint column given as a list must have one value per completion."""
+    for key in _CONSTRAINT_COLUMNS:
+        value = columns.get(key)
+        if isinstance(value, Sequence) and not isinstance(value, str | bytes) and len(value) != n:
+            raise ValueError(f"column {key!r} has {len(value)} value(s) for {n} completion(s): "
+                             "give one value per completion")
 
 
 def _row(columns: Mapping[str, Any], i: int, n: int) -> dict[str, Any]:
