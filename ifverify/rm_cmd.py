@@ -36,17 +36,53 @@ def rm() -> None:
     """Train and evaluate the soft-constraint classifier P(satisfied | constraint text, response)."""
 
 
+def _layers(value: str) -> int | None:
+    if value == "all":
+        return None
+    try:
+        layers = int(value)
+    except ValueError:
+        layers = -1
+    if layers < 0:
+        raise click.BadParameter(f"expected 'all' or a whole number of layers, got {value!r}")
+    return layers
+
+
+def _echo_epoch(record: dict[str, Any]) -> None:
+    auc = record.get("val_roc_auc")
+    extra = f", validation ROC-AUC {auc:.3f}, validation loss {record['val_loss']:.4f}" if auc is not None else ""
+    click.echo(f"epoch {record['epoch']}: training loss {record['train_loss']:.4f}{extra}", err=True)
+
+
 @rm.command("train")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for the trained classifier (and checkpoints/).")
+              help="Folder for the trained classifier (and checkpoints/, history.json).")
 @click.option("--base", type=click.Path(exists=True, file_okay=False),
               help="Local base model folder; default the packaged all-MiniLM-L6-v2.")
-@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-6, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=6, show_default=True,
+              help="The most epochs; early stopping may end sooner.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-5, show_default=True,
+              help="Learning rate of the fine-tuned encoder layers.")
+@click.option("--head-lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+              help="Learning rate of the fresh pooler and head.")
+@click.option("--train-layers", default="3", show_default=True, metavar="N|all",
+              help="Fine-tune the top N encoder layers (0: the head only; all: every weight).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--max-length", type=click.IntRange(min=4), default=256, show_default=True)
-@click.option("--eval-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True)
+@click.option("--eval-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.15, show_default=True,
+              help="Share of tasks (seed_id groups) held out for validation, early stopping and the temperature.")
+@click.option("--patience", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Stop after this many epochs without a better validation ROC-AUC (the best epoch is kept).")
+@click.option("--class-balance/--no-class-balance", default=True, show_default=True,
+              help="Weigh positives by negatives/positives in the loss.")
+@click.option("--labels", type=click.Choice(["pseudo", "checker"]), default="pseudo", show_default=True,
+              help="checker: relabel hard pairs with their checker's verdict.")
+@click.option("--shuffle-negatives", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Per soft positive, pairs of its response with other tasks' soft constraints, labelled 0.")
+@click.option("--context-positives/--no-context-positives", default=True, show_default=True,
+              help="Pair each response with the soft constraints among its task's other constraints, labelled 1.")
+@click.option("--blind", is_flag=True, help="Replace every constraint text by a fixed string (the blind control).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=500, show_default=True,
               help="Steps between checkpoints; 0 for none.")
@@ -55,26 +91,37 @@ def rm() -> None:
 @click.option("--device", help="torch device; default cuda when available, else cpu.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def train_cmd(data: str, out_dir: str, base: str | None, epochs: int, lr: float, batch_size: int, max_length: int,
-              eval_fraction: float, seed: int, checkpoint_every: int, no_resume: bool, threads: int | None,
-              device: str | None, progress: bool | None, fmt: str) -> None:
-    """Train a classifier on DATA (JSONL: constraint_text, response, label) with binary cross-entropy."""
+def train_cmd(data: str, out_dir: str, base: str | None, epochs: int, lr: float, head_lr: float, train_layers: str,
+              batch_size: int, max_length: int, eval_fraction: float, patience: int, class_balance: bool,
+              labels: str, shuffle_negatives: int, context_positives: bool, blind: bool, seed: int,
+              checkpoint_every: int, no_resume: bool, threads: int | None, device: str | None,
+              progress: bool | None, fmt: str) -> None:
+    """Train a classifier on DATA (JSONL: constraint_text, response, label) with binary cross-entropy.
+
+    Prints the training loss and validation ROC-AUC of each epoch on stderr and saves them in OUT/history.json.
+    """
     from ifverify.learned.training import train
 
-    report = _run(lambda: train(data, out_dir, base=base, epochs=epochs, lr=lr, batch_size=batch_size,
-                                max_length=max_length, eval_fraction=eval_fraction, seed=seed,
+    layers = _layers(train_layers)
+    report = _run(lambda: train(data, out_dir, base=base, epochs=epochs, lr=lr, head_lr=head_lr,
+                                train_layers=layers, batch_size=batch_size, max_length=max_length,
+                                eval_fraction=eval_fraction, patience=patience, class_balance=class_balance,
+                                labels=labels, shuffle_negatives=shuffle_negatives,
+                                context_positives=context_positives, blind=blind, seed=seed,
                                 checkpoint_every=checkpoint_every, resume=not no_resume, progress=progress,
-                                threads=threads, device=device))
+                                threads=threads, device=device, on_epoch=_echo_epoch))
     if fmt == "json":
         _echo_report(report.to_dict(), None, fmt)
         return
     resumed = f", resumed from step {report.resumed_from}" if report.resumed_from else ""
-    click.echo(f"saved classifier to {report.out_dir} ({report.steps} steps{resumed}; "
-               f"{report.train_size} training pairs, {report.eval_size} held out; {report.seconds:.1f} s)")
+    stopped = f"; stopped early, best epoch {report.best_epoch}" if report.stopped_early else ""
+    click.echo(f"saved classifier to {report.out_dir} ({report.steps} steps{resumed}{stopped}; "
+               f"{report.train_size} training pairs, {report.eval_size} held out; temperature "
+               f"{report.temperature:.3f}; {report.seconds:.1f} s)")
     if report.eval is None:
         click.echo("no held-out pairs: set --eval-fraction above 0 for held-out metrics")
     else:
-        click.echo("held-out metrics:")
+        click.echo("held-out metrics (calibrated):")
         click.echo(report.eval.render_table(), nl=False)
 
 

@@ -20,7 +20,8 @@ Rules, exactly:
   kept tokens come from whole pre-tokens that the longer cut splits identically (every tokenizer family here
   splits at whitespace before its model runs, and normalisers act per character).  Otherwise the pair is
   tokenized from the full cut.  Most responses need only the short cut, which is most of the tokenizing.
-* **Score.** One logit: ``sigmoid(logit)``; two logits: ``softmax(logits)[1]``; computed in float32 and
+* **Score.** Logits are divided by the saved ``temperature`` (1.0 unless training fitted one), then one logit gives
+  ``sigmoid(logit)`` and two logits ``softmax(logits)[1]``; computed in float32 and
   returned as Python floats in [0, 1], in input order.
 * **Batching.** Repeated pairs are scored once; the rest are sorted by token length and padded per batch
   (dynamic padding).  A pair's score does not depend on its batch mates beyond float rounding (~1e-6).
@@ -75,6 +76,12 @@ class ClassifierMetadata:
     data_sha256: str | None = None
     ifverify_version: str = __version__
     created: str | None = None
+    #: logits are divided by it before the sigmoid (fitted on the validation split; 1.0 = uncalibrated)
+    temperature: float = 1.0
+    #: ``None``: the folder holds a whole model; else the file of fine-tuned tensors over the packaged encoder
+    delta_file: str | None = None
+    #: what training recorded: settings, per-epoch history, validation metrics
+    training: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -86,7 +93,9 @@ class ClassifierMetadata:
             return cls(base_model=str(data.get("base_model", where)), threshold=float(data.get("threshold", 0.5)),
                        max_length=int(data.get("max_length", 256)), label_counts=data.get("label_counts"),
                        data_sha256=data.get("data_sha256"),
-                       ifverify_version=str(data.get("ifverify_version", "unknown")), created=data.get("created"))
+                       ifverify_version=str(data.get("ifverify_version", "unknown")), created=data.get("created"),
+                       temperature=float(data.get("temperature", 1.0)), delta_file=data.get("delta_file"),
+                       training=data.get("training"))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{where / METADATA_FILE}: malformed metadata ({exc})") from None
 
@@ -138,8 +147,13 @@ def load_model(source: Path | None, device: str, *, head_seed: int = HEAD_SEED,
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-    folder = default_encoder_dir() if source is None else source
     torch_dtype = getattr(torch, dtype) if dtype else (torch.float16 if device.startswith("cuda") else torch.float32)
+    metadata = read_metadata(source) if source is not None else None
+    if metadata is not None and metadata.delta_file:
+        from ifverify.learned.delta import load_delta_model
+
+        return load_delta_model(source, metadata.delta_file, device, torch_dtype)
+    folder = default_encoder_dir() if source is None else source
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     config = AutoConfig.from_pretrained(folder, local_files_only=True)
     has_head = (folder / METADATA_FILE).is_file() or any(
@@ -349,6 +363,7 @@ class SoftClassifier:
         import torch
 
         logits = self._model(**{k: v.to(self.device) for k, v in self._pad(features).items()}).logits.float()
+        logits = logits / self.metadata.temperature
         if logits.shape[-1] == 1:
             probabilities = torch.sigmoid(logits[:, 0])
         else:
@@ -392,6 +407,17 @@ class SoftClassifier:
                                             created=created)
         self._model.save_pretrained(folder)
         self._tokenizer.save_pretrained(folder)
+        (folder / METADATA_FILE).write_text(json.dumps(self.metadata.to_dict(), indent=2) + "\n", encoding="utf-8")
+        self.source = folder.resolve()
+        return folder
+
+    def save_metadata(self, directory: str | Path) -> Path:
+        """Write only ``ifverify.json`` (for a folder whose weights are saved another way, such as a delta)."""
+        folder = Path(directory).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        self.metadata = dataclasses.replace(self.metadata, threshold=self.threshold, max_length=self.max_length,
+                                            ifverify_version=__version__, created=created)
         (folder / METADATA_FILE).write_text(json.dumps(self.metadata.to_dict(), indent=2) + "\n", encoding="utf-8")
         self.source = folder.resolve()
         return folder

@@ -121,3 +121,46 @@ def evaluate_scores(scores: Sequence[float], labels: Sequence[int], threshold: f
     correct = sum(int(score >= threshold) == label for score, label in zip(scores, labels, strict=True))
     return EvalReport(n, positives, positives / n if n else None, threshold, correct / n if n else None,
                       roc_auc(scores, labels), kendall_tau_b(scores, labels), calibration(scores, labels))
+
+
+def balanced_accuracy(scores: Sequence[float], labels: Sequence[int], threshold: float = 0.5) -> float | None:
+    """The mean of the true-positive and true-negative rates at ``threshold``; ``None`` without both classes."""
+    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=int)
+    positives, negatives = y == 1, y == 0
+    if not positives.any() or not negatives.any():
+        return None
+    return float(((s[positives] >= threshold).mean() + (s[negatives] < threshold).mean()) / 2)
+
+
+def expected_calibration_error(scores: Sequence[float], labels: Sequence[int], bins: int = 10) -> float | None:
+    """Sum over the equal-width bins of :func:`calibration` of (share of pairs) x |mean score - observed rate|."""
+    n = len(scores)
+    if not n:
+        return None
+    return float(sum(b.count / n * abs(b.mean_predicted - b.observed_rate)
+                     for b in calibration(scores, labels, bins) if b.count
+                     and b.mean_predicted is not None and b.observed_rate is not None))
+
+
+def fit_temperature(logits: Sequence[float], labels: Sequence[int]) -> float:
+    """The temperature T in [0.05, 20] minimising the binary cross-entropy of ``sigmoid(logit / T)``.
+
+    A golden-section search over log T (the loss is unimodal in it); 1.0 when there is nothing to fit.
+    """
+    z, y = np.asarray(logits, dtype=float), np.asarray(labels, dtype=float)
+    if len(z) == 0 or y.min() == y.max() or not np.isfinite(z).all():
+        return 1.0
+
+    def loss(log_t: float) -> float:
+        scaled = z / np.exp(log_t)
+        return float(np.mean(np.maximum(scaled, 0) - scaled * y + np.log1p(np.exp(-np.abs(scaled)))))
+
+    low, high = np.log(0.05), np.log(20.0)
+    ratio = (np.sqrt(5) - 1) / 2
+    for _ in range(60):
+        a, b = high - ratio * (high - low), low + ratio * (high - low)
+        if loss(a) < loss(b):
+            high = b
+        else:
+            low = a
+    return round(float(np.exp((low + high) / 2)), 6)

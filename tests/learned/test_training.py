@@ -73,7 +73,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, base_dir: Path) -> tuple[P
     folder = tmp_path_factory.mktemp("trained")
     data = write_jsonl(folder / "topics.jsonl", topic_rows(400))
     report = train(data, folder / "out", base=base_dir, epochs=20, lr=1e-3, batch_size=16, max_length=32,
-                   eval_fraction=0.25, checkpoint_every=0, progress=False)
+                   eval_fraction=0.25, checkpoint_every=0, progress=False, train_layers=None, patience=20)
     return data, folder / "out", report
 
 
@@ -278,5 +278,8 @@ def test_rm_train__trains_and_prints_metrics(base_dir: Path, tmp_path: Path) -> 
                                       "0.25", "--checkpoint-every", "0", "--no-progress"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"saved classifier to {tmp_path / 'o'} (") and lines[1] == "held-out metrics:"
+    assert lines[0].startswith(f"saved classifier to {tmp_path / 'o'} (") and lines[1] == "held-out metrics (calibrated):"
     assert (tmp_path / "o" / METADATA_FILE).is_file()
+    assert "\nepoch 1: training loss " in "\n" + result.stderr.replace("\r", "\n")
+    history = json.loads((tmp_path / "o" / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1] and 0 <= history[0]["val_roc_auc"] <= 1
