@@ -14,8 +14,8 @@ pytest.importorskip("transformers")
 from test_classifier import build_tiny_model  # noqa: E402
 
 from ifverify.cli import cli  # noqa: E402
-from ifverify.rewards.reward import Reward  # noqa: E402
 from ifverify.learned.classifier import SoftClassifier, clear_shared_classifiers  # noqa: E402
+from ifverify.rewards.reward import Reward  # noqa: E402
 
 ROWS = [
     {"prompt": "p1", "response": "the cat and the dog",

@@ -15,8 +15,8 @@ pytest.importorskip("transformers")
 
 from test_classifier import build_tiny_decoder, build_tiny_model  # noqa: E402
 
-from ifverify.models import default_encoder_dir  # noqa: E402
 from ifverify.learned.classifier import CHARS_PER_TOKEN, QUICK_CHARS_PER_TOKEN, SoftClassifier  # noqa: E402
+from ifverify.models import default_encoder_dir  # noqa: E402
 
 PIECES = ["the", "river", "cat", "Über", "naïve", "東京", "😀", "x" * 40, "a" * 120, "don't", "U.S.A.", "3.14",
           "http://example.com/a_b-c", " ", "  ", "\t", "\n", "\r\n", "\n\n", "\x0b", "\x0c", "\x1c", "\x85",

@@ -19,7 +19,6 @@ pytest.importorskip("transformers")
 
 from test_classifier import build_tiny_model  # noqa: E402
 
-from ifverify.rm_cmd import rm  # noqa: E402
 from ifverify.learned.classifier import METADATA_FILE, SoftClassifier  # noqa: E402
 from ifverify.learned.training import (  # noqa: E402
     DataError,
@@ -33,6 +32,7 @@ from ifverify.learned.training import (  # noqa: E402
     split_pairs,
     train,
 )
+from ifverify.rm_cmd import rm  # noqa: E402
 
 TOPICS = {"animals": ["cat", "dog"], "colours": ["blue", "red", "green"], "nature": ["sun", "moon", "tree", "river"]}
 
@@ -278,7 +278,8 @@ def test_rm_train__trains_and_prints_metrics(base_dir: Path, tmp_path: Path) -> 
                                       "0.25", "--checkpoint-every", "0", "--no-progress"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"saved classifier to {tmp_path / 'o'} (") and lines[1] == "held-out metrics (calibrated):"
+    assert lines[0].startswith(f"saved classifier to {tmp_path / 'o'} (")
+    assert lines[1] == "held-out metrics (calibrated):"
     assert (tmp_path / "o" / METADATA_FILE).is_file()
     assert "\nepoch 1: training loss " in "\n" + result.stderr.replace("\r", "\n")
     history = json.loads((tmp_path / "o" / "history.json").read_text())
