@@ -280,7 +280,6 @@ def test_rm_train__trains_and_prints_metrics(base_dir: Path, tmp_path: Path) -> 
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"saved classifier to {tmp_path / 'o'} (")
     assert lines[1] == "held-out metrics (calibrated):"
-    assert lines[1] == "held-out metrics (calibrated):"
     assert (tmp_path / "o" / METADATA_FILE).is_file()
     assert "\nepoch 1: training loss " in "\n" + result.stderr.replace("\r", "\n")
     history = json.loads((tmp_path / "o" / "history.json").read_text())
