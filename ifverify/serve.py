@@ -283,9 +283,14 @@ class RewardServer:
         def connection_made(handler: Any, transport: Any) -> None:
             made(handler, transport)
             if len(self._conns) >= self.max_connections:
+                # Answer 503 without reading the request, then close (a moment later: closing with the
+                # request unread would reset the connection before the client reads the answer).
                 self._count("refused_connections")
+                transport.pause_reading()
                 transport.write(_BUSY)
-                transport.close()
+                if transport.can_write_eof():
+                    transport.write_eof()
+                asyncio.get_running_loop().call_later(1.0, transport.close)
                 return
             self._conns[handler] = _Conn(time.monotonic())
 
