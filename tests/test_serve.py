@@ -229,3 +229,18 @@ def test_cli_options() -> None:
     assert result.exit_code == 0 and "--batch-window-ms" in result.output
     result = runner.invoke(serve, ["--token-env", "IFVERIFY_TEST_UNSET_TOKEN_VAR"], env={})
     assert result.exit_code == 2 and "unset" in result.output
+
+
+def test_docs_curl_example_runs(server: RewardServer) -> None:
+    import re
+    import subprocess
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "serve.md").read_text(encoding="utf-8")
+    command = next(block for block in re.findall(r"```bash\n(.*?)```", page, re.DOTALL) if "curl" in block)
+    done = subprocess.run(["bash", "-c", command.replace("http://127.0.0.1:8000", server.url)],
+                          capture_output=True, text=True, timeout=30, check=True)
+    answer = json.loads(done.stdout)
+    assert answer["rewards"] == [1.0] and answer["scores"] == [1.0]
+    assert answer["extra_logs"]["ifverify/failures"] == 0.0
+    assert answer["extra_logs"]["ifverify/constraint_pass_rate"] == 1.0
