@@ -62,11 +62,13 @@ def ours(rows: list[dict[str, Any]]) -> Callable[[], list[tuple[list[bool], list
     from ifverify.rewards.evaluate import evaluate_row
     from ifverify.rewards.rows import ConstraintCache
     from ifverify.verifiers import text
+    from ifverify_ifbench.words import _syllables
 
     def run() -> list[tuple[list[bool], list[bool]]]:
         # Cold per run: no built constraint and no memoised sentence split survives from the last run.
         text.sentences.cache_clear()
         text.count_sentences_upto.cache_clear()
+        _syllables.cache_clear()
         cache = ConstraintCache(default_registry())
         out = []
         for row in rows:

@@ -235,6 +235,8 @@ class OutputTemplate(IFBenchConstraint):
 
 
 _PAIRS = {")": "(", "]": "[", "}": "{"}
+_BRACKETS = re.compile(r"[()\[\]{}]")
+_QUOTE_CHARS = re.compile("[\"']")
 
 
 class Parentheses(IFBenchConstraint):
@@ -251,7 +253,7 @@ class Parentheses(IFBenchConstraint):
     def check_ifbench(self, text: str) -> bool:
         stack: list[str] = []
         deepest = 0
-        for ch in text:
+        for ch in _BRACKETS.findall(text):  # other characters neither open nor close
             if ch in "([{":
                 stack.append(ch)
                 deepest = max(deepest, len(stack))
@@ -309,7 +311,7 @@ class Quotes(IFBenchConstraint):
     def check_ifbench(self, text: str) -> bool:
         stack: list[str] = []
         reached = 0
-        for ch in text:
+        for ch in _QUOTE_CHARS.findall(text):  # the innermost open quote is a quote: nothing else closes it
             if stack and ch == stack[-1]:
                 stack.pop()
                 if reached - len(stack) >= 3:

@@ -12,7 +12,6 @@ from ifverify_ifbench._base import (
     TEXT,
     IFBenchAlias,
     IFBenchConstraint,
-    count_words,
     plural,
     schema,
     sentences,
@@ -43,28 +42,27 @@ class Overlap(IFBenchConstraint):
     def _grams(items: Any) -> set[tuple[Any, ...]]:
         return set(zip(items, items[1:], items[2:], strict=False))
 
-    def _share(self, text: str, native: bool) -> float | None:
+    def _prepare(self) -> None:
+        self._native = self.params["semantics"] == "native"
         ref = self.params["reference_text"]
-        if native:
-            grams, ref_grams = self._grams(words(text.lower())), self._grams(words(ref.lower()))
-        else:
-            grams, ref_grams = self._grams(text), self._grams(ref)
+        # The reference's trigrams, computed once per instance rather than once per text.
+        self._ref_grams = self._grams(words(ref.lower())) if self._native else self._grams(ref)
+
+    def _share(self, text: str) -> float | None:
+        grams = self._grams(words(text.lower())) if self._native else self._grams(text)
         if not grams:
             return None
-        return len(grams & ref_grams) / len(grams)
+        return len(grams & self._ref_grams) / len(grams)
 
     def _within(self, share: float | None) -> bool:
         pct = self.params["percentage"]
         return share is not None and pct - 2 <= share * 100 <= pct + 2
 
     def check_ifbench(self, text: str) -> bool:
-        return self._within(self._share(text, False))
-
-    def check_native(self, text: str) -> bool:
-        return self._within(self._share(text, True))
+        return self._within(self._share(text))  # character or word trigrams, as _prepare chose
 
     def observe(self, text: str) -> str:
-        share = self._share(text, self.params["semantics"] == "native")
+        share = self._share(text)
         return "no trigrams" if share is None else f"overlap {share * 100:.1f}%"
 
 
@@ -179,11 +177,11 @@ class StopWords(IFBenchConstraint):
         return {"percentage": rng.randint(10, 60)}
 
     def _share(self, text: str) -> float | None:
-        total = count_words(text)
-        if total == 0:
+        found = words(text)
+        if not found:
             return None
         listed = stopwords()
-        return sum(1 for w in words(text) if w.lower() in listed) / total * 100
+        return sum(1 for w in found if w.lower() in listed) / len(found) * 100
 
     def check_ifbench(self, text: str) -> bool:
         share = self._share(text)

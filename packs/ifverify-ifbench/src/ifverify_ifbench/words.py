@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import string
 from collections import Counter
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -144,10 +145,16 @@ class OddEvenSyllables(IFBenchConstraint):
     templates = ("Alternate between words with odd and even numbers of syllables.",)
 
     def check_ifbench(self, text: str) -> bool:
-        from syllapy import count
-
-        parity = [count(word) % 2 for word in text.translate(DELETE_PUNCT).lower().split()]
+        parity = [_syllables(word) % 2 for word in text.translate(DELETE_PUNCT).lower().split()]
         return all(a != b for a, b in pairwise(parity))
+
+
+@lru_cache(maxsize=65536)
+def _syllables(word: str) -> int:
+    """``syllapy.count(word)``, memoised (a pure function of the word)."""
+    from syllapy import count
+
+    return int(count(word))
 
 
 class Palindrome(IFBenchConstraint):
