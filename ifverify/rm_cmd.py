@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -126,21 +127,52 @@ def train_cmd(data: str, out_dir: str, base: str | None, epochs: int, lr: float,
 
 
 @rm.command("eval")
-@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("model", metavar="MODEL")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=click.Choice(["all", "soft", "hard"]), default="all", show_default=True,
+              help="Evaluate only the pairs of this kind (pairs without a kind count as soft).")
+@click.option("--blind-model", type=click.Path(exists=True, file_okay=False),
+              help="A model trained with rm train --blind: adds the constraint-blind control.")
+@click.option("--train-data", type=click.Path(exists=True, dir_okay=False),
+              help="The training pairs, to fit the length-only control on (default: two-fold on DATA).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), help="torch CPU threads.")
 @click.option("--device", help="torch device; default cuda when available, else cpu.")
-def eval_cmd(model_dir: str, data: str, fmt: str, batch_size: int, threads: int | None, device: str | None) -> None:
-    """Score DATA (JSONL: constraint_text, response, label) with the classifier in MODEL_DIR."""
-    from ifverify.learned.classifier import SoftClassifier
-    from ifverify.learned.training import evaluate_pairs, read_pairs
+def eval_cmd(model: str, data: str, kind: str, blind_model: str | None, train_data: str | None, fmt: str,
+             out_path: str | None, batch_size: int, threads: int | None, device: str | None) -> None:
+    """Score DATA (JSONL: constraint_text, response, label) with MODEL and report metrics with controls.
+
+    MODEL is a saved classifier folder, 'default' (the packaged soft verifier) or 'judge:<url>'.  Reports
+    ROC-AUC, balanced accuracy at the model's threshold, expected calibration error and Kendall tau-b, overall,
+    per kind and per constraint type, and the constraint-shuffle, constraint-blind and length-only controls.
+    """
+    from ifverify.learned.controls import evaluate_with_controls
+    from ifverify.learned.pairs import read_pairs
+
+    def scorer(spec: str) -> Any:
+        if spec == "default" or spec.startswith("judge:"):
+            from ifverify.learned.scorers import load_scorer
+
+            return load_scorer(spec)
+        from ifverify.learned.classifier import SoftClassifier
+
+        return SoftClassifier.load(spec, device=device, batch_size=batch_size, threads=threads)
 
     def run() -> Any:
         pairs = read_pairs(data)  # bad data fails before a model loads
-        classifier = SoftClassifier.load(model_dir, device=device, batch_size=batch_size, threads=threads)
-        return evaluate_pairs(classifier, pairs)
+        if kind != "all":
+            pairs = [p for p in pairs if (p.kind or "soft") == kind]
+            if not pairs:
+                raise ValueError(f"{data}: no {kind} pairs")
+        train_pairs = read_pairs(train_data) if train_data else None
+        main = scorer(model)
+        blind = scorer(blind_model).score_pairs if blind_model else None
+        return evaluate_with_controls(main.score_pairs, pairs, threshold=float(getattr(main, "threshold", 0.5)),
+                                      blind_score=blind, train_pairs=train_pairs)
 
     report = _run(run)
+    if out_path:
+        _run(lambda: Path(out_path).write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8"))
     _echo_report(report.to_dict(), report.render_table(), fmt)

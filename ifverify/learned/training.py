@@ -37,6 +37,7 @@ from ifverify.learned.classifier import (
     resolve_device,
     resolve_source,
 )
+from ifverify.learned.controls import BLIND_TEXT
 from ifverify.learned.delta import DELTA_FILE, save_delta, trainable_names
 from ifverify.learned.loop import TrainingLoop, classifier_logits
 from ifverify.learned.metrics import (
@@ -103,10 +104,6 @@ class TrainReport:
         data = {k: v for k, v in self.__dict__.items() if k != "eval"}
         data["eval"] = self.eval.to_dict() if self.eval is not None else None
         return data
-
-
-#: What a constraint-blind control sees instead of every constraint text.
-BLIND_TEXT = "constraint"
 
 
 def train(data_path: str | Path, out_dir: str | Path, *, base: str | Path | None = None, epochs: int = 6,

@@ -242,9 +242,16 @@ def test_rm_eval__table_and_json(trained: tuple[Path, Path, Any]) -> None:
     data, out, _ = trained
     result = CliRunner().invoke(cli, ["rm", "eval", str(out), str(data)])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("n              400\n") and "ROC-AUC" in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["n", "pos", "ROC-AUC", "bal.acc", "ECE", "tau-b"]
+    assert lines[1].split()[:3] == ["all", "400", "200"] and float(lines[1].split()[3]) >= 0.95
+    assert "controls (ROC-AUC):" in lines and any(line.startswith("  length only ") for line in lines)
     result = CliRunner().invoke(cli, ["rm", "eval", str(out), str(data), "--format", "json"])
-    assert result.exit_code == 0 and json.loads(result.stdout)["n"] == 400
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["overall"]["n"] == 400 and report["overall"]["roc_auc"] >= 0.95
+    assert set(report["controls"]) == {"constraint_shuffle_roc_auc", "shuffle_pairs", "constraint_blind_roc_auc",
+                                       "length_only_roc_auc"}
 
 
 def test_rm_eval__bad_data_is_a_one_line_run_error(trained: tuple[Path, Path, Any], tmp_path: Path) -> None:
