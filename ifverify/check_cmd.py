@@ -108,12 +108,13 @@ class _Input:
         self.used: set[str] = set()
 
     def unused_responses(self) -> list[int]:
-        """Lines of the responses file whose prompt no input row took (exactly or stripped)."""
+        """Lines of the responses file whose prompt no input row took (exactly or stripped); a prompt on
+        several lines is not among them (each of its lines is already a duplicate-prompt error)."""
         if self.join is None:
             return []
         stripped = {prompt.strip() for prompt in self.used}
-        return sorted(line for prompt, found in self.join.exact.items()
-                      if prompt not in self.used and prompt.strip() not in stripped for line, _ in found)
+        return sorted(line for prompt, found in self.join.exact.items() if len(found) == 1
+                      and prompt not in self.used and prompt.strip() not in stripped for line, _ in found)
 
 
 def _load(input_path: str, responses_path: str | None,

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 from ifverify.constraints.base import Alias, HardConstraint
 from ifverify.verifiers import text as _text
+from ifverify.verifiers import tokenize as _tokenize
 
 IFBENCH = "ifbench"
 NATIVE = "native"
@@ -79,9 +80,14 @@ class IFBenchConstraint(HardConstraint):
             cls.description = " ".join(cls.__doc__.strip().split("\n\n")[0].split())
 
     def check(self, text: str) -> bool:
-        if self.params["semantics"] == NATIVE:
-            return bool(self.check_native(text))
-        return bool(self.check_ifbench(text))
+        # Strict and loose mode both check the response itself: remember the last verdict (one entry,
+        # replaced in one assignment, so sharing an instance across threads stays safe).
+        memo = self.__dict__.get("_last")
+        if memo is not None and memo[0] is text:
+            return memo[1]
+        verdict = bool(self.check_native(text) if self.params["semantics"] == NATIVE else self.check_ifbench(text))
+        self._last = (text, verdict)
+        return verdict
 
     def check_ifbench(self, text: str) -> bool:
         raise NotImplementedError
@@ -123,6 +129,16 @@ class TwoSentences(IFBenchConstraint):
 def sentences(text: str) -> tuple[str, ...]:
     """``nltk.sent_tokenize(text)``: English Punkt sentences (ifverify's exact reimplementation)."""
     return _text.sentences(text)
+
+
+def nth_sentence(text: str, n: int) -> str | None:
+    """``sentences(text)[n - 1]``, or None when there are fewer than ``n``; stops splitting at the n-th."""
+    if not text.strip():
+        return None
+    for i, (start, stop) in enumerate(_tokenize.sentence_spans(text), start=1):
+        if i == n:
+            return text[start:stop]
+    return None
 
 
 def word_tokens(text: str) -> list[str]:

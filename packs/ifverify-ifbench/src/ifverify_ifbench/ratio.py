@@ -42,14 +42,19 @@ class Overlap(IFBenchConstraint):
     def _grams(items: Any) -> set[tuple[Any, ...]]:
         return set(zip(items, items[1:], items[2:], strict=False))
 
+    @staticmethod
+    def _char_grams(text: str) -> set[str]:
+        """Character trigrams as 3-character strings (equal exactly when nltk.ngrams' tuples are)."""
+        return {text[i:i + 3] for i in range(len(text) - 2)}
+
     def _prepare(self) -> None:
         self._native = self.params["semantics"] == "native"
         ref = self.params["reference_text"]
         # The reference's trigrams, computed once per instance rather than once per text.
-        self._ref_grams = self._grams(words(ref.lower())) if self._native else self._grams(ref)
+        self._ref_grams: set[Any] = self._grams(words(ref.lower())) if self._native else self._char_grams(ref)
 
     def _share(self, text: str) -> float | None:
-        grams = self._grams(words(text.lower())) if self._native else self._grams(text)
+        grams: set[Any] = self._grams(words(text.lower())) if self._native else self._char_grams(text)
         if not grams:
             return None
         return len(grams & self._ref_grams) / len(grams)

@@ -15,6 +15,7 @@ from ifverify_ifbench._base import (
     IFBenchAlias,
     IFBenchConstraint,
     TwoSentences,
+    nth_sentence,
     plural,
     schema,
     sentences,
@@ -101,9 +102,8 @@ class Keyword(IFBenchConstraint):
         self._pattern = re.compile(rf"\b{re.escape(self.params['word'])}\b", re.IGNORECASE)
 
     def check_ifbench(self, text: str) -> bool:
-        found = sentences(text)
-        n = self.params["N"]
-        return len(found) >= n and self._pattern.search(found[n - 1]) is not None
+        sentence = nth_sentence(text, self.params["N"])
+        return sentence is not None and self._pattern.search(sentence) is not None
 
     def observe(self, text: str) -> str:
         return plural(len(sentences(text)), "sentence")

@@ -21,6 +21,7 @@ from ifverify_ifbench._base import (
     OffenderCheck,
     TwoSentences,
     alnum_tokens,
+    nth_sentence,
     plural,
     schema,
     sentences,
@@ -89,10 +90,10 @@ class KeywordsSpecificPosition(IFBenchConstraint):
         return {"keyword": rng.choice(["river", "lantern", "echo"]), "n": rng.randint(1, 5), "m": rng.randint(1, 8)}
 
     def _word(self, text: str) -> str | None:
-        found = sentences(text)
-        if len(found) < self.params["n"]:
+        sentence = nth_sentence(text, self.params["n"])
+        if sentence is None:
             return None
-        tokens = alnum_tokens(found[self.params["n"] - 1])
+        tokens = alnum_tokens(sentence)
         return tokens[self.params["m"] - 1] if len(tokens) >= self.params["m"] else None
 
     def check_ifbench(self, text: str) -> bool:
