@@ -96,7 +96,10 @@ def _parse(number: int, raw: bytes) -> LabelledPair | str:
 
 
 def read_pairs(path: str | Path) -> list[LabelledPair]:
-    """The labelled pairs of a JSONL file; raises :class:`DataError` listing every bad line."""
+    """The labelled pairs of a JSONL file, or of the paper's parquet layout (imported on the fly with
+    :mod:`ifverify.data.paper_pairs`); raises :class:`DataError` listing every bad line."""
+    if Path(path).suffix.lower() == ".parquet":
+        return _paper_pairs(path)
     pairs: list[LabelledPair] = []
     problems: list[str] = []
     with open(path, "rb") as handle:
@@ -196,4 +199,22 @@ def extend_pairs(pairs: Sequence[LabelledPair], *, seed: int, shuffle_negatives:
                 if (text, pair.response) not in seen:
                     seen.add((text, pair.response))
                     out.append(LabelledPair(0, text, pair.response, 0, group=pair.group, kind="soft"))
+    return out
+
+
+def _paper_pairs(path: str | Path) -> list[LabelledPair]:
+    from ifverify.data.paper_pairs import import_file
+
+    report = import_file(path)
+    if report.errors:
+        shown = "; ".join(str(e) for e in report.errors[:10])
+        raise DataError(f"{path}: {len(report.errors)} bad row(s): {shown}")
+    out = []
+    for number, row in enumerate(report.pairs, start=1):
+        parsed = _parse(number, json.dumps(row).encode())
+        if isinstance(parsed, str):  # pragma: no cover - import_file only writes valid pairs
+            raise DataError(f"{path}: {parsed}")
+        out.append(parsed)
+    if not out:
+        raise DataError(f"{path}: no labelled pairs")
     return out

@@ -1,0 +1,36 @@
+"""The packaged soft verifier: ``Reward(classifier="default")``, ``--classifier default``.
+
+It is a :class:`~ifverify.learned.classifier.SoftClassifier` saved as a float16 delta over the packaged
+all-MiniLM-L6-v2 (``ifverify/learned/default_model/``: ``ifverify.json`` and ``delta.safetensors``, a few
+megabytes), built from the paper's released pairs by the command in ``docs/soft-verifier.md``:
+
+    ifverify rm train third_party/verl-if/train.parquet --out ifverify/learned/default_model --threads 2
+
+Its ``ifverify.json`` records the training settings, the per-epoch history, the fitted temperature and the
+validation metrics; a test checks that the packaged model reproduces them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ifverify.learned.classifier import METADATA_FILE
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
+BUILD_COMMAND = "ifverify rm train third_party/verl-if/train.parquet --out ifverify/learned/default_model"
+
+
+def default_model_dir() -> Path:
+    """The folder of the packaged soft verifier; a missing one is an error that says how to build it."""
+    if not (DEFAULT_MODEL_DIR / METADATA_FILE).is_file():
+        raise FileNotFoundError(f"the packaged soft verifier is missing from {DEFAULT_MODEL_DIR} (a broken install?); "
+                                f"reinstall ifverify, or build it from a clone with: {BUILD_COMMAND}")
+    return DEFAULT_MODEL_DIR
+
+
+def default_classifier(**options: Any) -> Any:
+    """The packaged soft verifier, loaded once per process (``options`` as for ``shared_classifier``)."""
+    from ifverify.learned.classifier import shared_classifier
+
+    return shared_classifier(default_model_dir(), **options)
