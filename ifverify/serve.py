@@ -50,6 +50,7 @@ log = logging.getLogger("ifverify.serve")
 access_log = logging.getLogger("ifverify.serve.access")
 
 REWARD_PATHS = ("/", "/get_reward")
+ALONE_BYTES = 64 * 1024
 #: Seconds a connection may sit idle, dribble its headers or its body before it is closed.
 DEFAULT_SOCKET_TIMEOUT = 10.0
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
@@ -71,6 +72,9 @@ class _Job:
 
     samples: list[Sample]
     future: asyncio.Future[dict[str, Any]]
+    #: a large body (over ``ALONE_BYTES``) is scored in a batch of its own, so a megabyte of text does
+    #: not delay the small requests that arrived with it
+    alone: bool = False
 
 
 @dataclass
@@ -369,7 +373,7 @@ class RewardServer:
         if self.closing:
             return _answer(503, {"error": "server is shutting down"})
         request["samples"] = len(samples)
-        job = _Job(samples, asyncio.get_running_loop().create_future())
+        job = _Job(samples, asyncio.get_running_loop().create_future(), (request.content_length or 0) > ALONE_BYTES)
         self._count("requests")
         self._count("samples", len(samples))
         self._queue.put_nowait(job)
@@ -400,13 +404,14 @@ class RewardServer:
         """Gather queued jobs into batches; each batch scores in its own task on a free worker."""
         running: set[asyncio.Task[None]] = set()
         stopping = False
-        while not stopping:
-            first = await self._queue.get()
+        held: _Job | None = None  # a job that must not join the batch being gathered: it opens the next
+        while not stopping or held is not None:
+            first, held = (held, None) if held is not None else (await self._queue.get(), None)
             if first is None:
                 break
             batch, size = [first], len(first.samples)
             deadline = time.monotonic() + self.batch_window
-            while size < self.max_batch:
+            while size < self.max_batch and not first.alone and not stopping:
                 left = deadline - time.monotonic()
                 try:
                     job = self._queue.get_nowait() if left <= 0 else await asyncio.wait_for(self._queue.get(), left)
@@ -414,6 +419,9 @@ class RewardServer:
                     break
                 if job is None:
                     stopping = True
+                    break
+                if job.alone:
+                    held = job
                     break
                 batch.append(job)
                 size += len(job.samples)
@@ -449,6 +457,10 @@ class RewardServer:
     def _count(self, key: str, n: int = 1) -> None:
         with self._lock:
             self._counts[key] += n
+
+    def worker_pids(self) -> list[int]:
+        """The scoring processes' ids (for monitoring their memory)."""
+        return self._pool.pids()
 
     def stats(self) -> dict[str, Any]:
         """Requests, samples, batches, mean batch size, error responses, failed samples, refused and

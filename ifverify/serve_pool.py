@@ -154,6 +154,11 @@ class WorkerPool:
             self.replaced += 1
         return self._new()
 
+    def pids(self) -> list[int]:
+        """The worker processes' ids (none with ``workers=0``)."""
+        with self._lock:
+            return [w.process.pid for w in self._all if w.process.pid is not None]
+
     async def close(self, timeout: float = 10.0) -> None:
         loop = asyncio.get_running_loop()
         with self._lock:

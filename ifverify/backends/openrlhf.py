@@ -50,6 +50,13 @@ CHECKED_PREFIX = "ifverify/checked/"
 PASSED_PREFIX = "ifverify/passed/"
 
 _TOKEN_NAME_MAX = 64
+_TOKENS = frozenset(SPECIAL_TOKENS)
+#: The lengths of the listed tokens by their first (last) two characters: one or two lookups per cut.
+_BY_PREFIX: dict[str, tuple[int, ...]] = {}
+_BY_SUFFIX: dict[str, tuple[int, ...]] = {}
+for _token in SPECIAL_TOKENS:
+    _BY_PREFIX[_token[:2]] = tuple(sorted({*_BY_PREFIX.get(_token[:2], ()), len(_token)}, reverse=True))
+    _BY_SUFFIX[_token[-2:]] = tuple(sorted({*_BY_SUFFIX.get(_token[-2:], ()), len(_token)}, reverse=True))
 _IFEVAL_KEYS = ("instruction_id_list", "kwargs")
 
 
@@ -58,25 +65,31 @@ def strip_special_tokens(text: str) -> str:
 
     Strips, repeatedly, any token of :data:`SPECIAL_TOKENS` or any ``<|...|>`` token (1 to 64
     characters inside, none of them ``<``, ``>``, ``|`` or white space) at the end, and any token of
-    :data:`SPECIAL_TOKENS` at the start.  Tokens inside the text are kept.  It moves two indices and
-    copies the text once, so ``"answer" + "<|im_end|>" * 16000`` takes linear time.
+    :data:`SPECIAL_TOKENS` at the start.  Tokens inside the text are kept.  No listed token ends (or
+    starts) another, so at most one token matches at each end and the order of cuts does not matter.
+    Each cut moves an index after a few set lookups, so ``"answer" + "<|im_end|>" * 100000`` takes
+    linear time.
     """
-    start, end = 0, len(text)
-    start, end = _skip_space(text, start, end)
-    changed = True
-    while changed and start < end:
-        changed = False
-        for token in SPECIAL_TOKENS:
-            if text.endswith(token, start, end):
-                start, end = _skip_space(text, start, end - len(token), left=False)
-                changed = True
-            if text.startswith(token, start, end):
-                start, end = _skip_space(text, start + len(token), end, right=False)
-                changed = True
+    start, end = _skip_space(text, 0, len(text))
+    while start < end:
         cut = _trailing_token(text, start, end)
-        if cut is not None:
-            start, end = _skip_space(text, start, cut, left=False)
-            changed = True
+        if cut is None:
+            for n in _BY_SUFFIX.get(text[max(start, end - 2):end], ()):
+                if end - start >= n and text[end - n:end] in _TOKENS:
+                    cut = end - n
+                    break
+        if cut is None:
+            break
+        start, end = _skip_space(text, start, cut, left=False)
+    while start < end:
+        cut = None
+        for n in _BY_PREFIX.get(text[start:start + 2], ()):
+            if end - start >= n and text[start:start + n] in _TOKENS:
+                cut = start + n
+                break
+        if cut is None:
+            break
+        start, end = _skip_space(text, cut, end, right=False)
     return text[start:end]
 
 

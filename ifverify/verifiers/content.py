@@ -16,24 +16,24 @@ _PPS_RE = re.compile(r"p\.\s?p\.\s?s.*$", re.MULTILINE)
 _PS_RE = re.compile(r"p\.\s?s\..*$", re.MULTILINE)
 
 
+_PLACEHOLDER_RE = re.compile(r"\[[^\]\n]*\]")
+
+
 def count_placeholders(text: str) -> int:
-    """``len(re.findall(r"\\[.*?\\]", text))`` in linear time: each ``[`` pairs with the first ``]``
-    after it on the same line; a ``[`` with no ``]`` after it on its line ends that line's search."""
-    count, start, size = 0, 0, len(text)
-    while True:
-        opening = text.find("[", start)
-        if opening < 0:
-            return count
-        newline = text.find("\n", opening)
-        line_end = size if newline < 0 else newline
-        closing = text.find("]", opening + 1, line_end)
-        if closing < 0:
-            if newline < 0:
-                return count
-            start = newline + 1
-            continue
-        count += 1
-        start = closing + 1
+    """``len(re.findall(r"\\[.*?\\]", text))`` in linear time.
+
+    Each ``[`` pairs with the first ``]`` after it on the same line (``[^\\]\\n]*\\]`` is the same
+    match as ``.*?\\]``).  The reference regex is quadratic only on a ``[`` with no ``]`` after it on its
+    line, and no such ``[`` can match, so each line is searched up to its last ``]``.
+    """
+    if "]" not in text:
+        return 0
+    count = 0
+    for line in text.split("\n"):
+        last = line.rfind("]")
+        if last > 0:
+            count += len(_PLACEHOLDER_RE.findall(line, 0, last + 1))
+    return count
 
 
 class Placeholders(HardConstraint):

@@ -14,45 +14,26 @@ from ifverify.verifiers._bounded_schema import bounded_validator, unbounded_keyw
 from ifverify.verifiers._regex import PatternBudgetError, SafePattern
 from ifverify.verifiers._schema import COUNT, SEARCHED, SEMANTICS, compile_ifeval, obj
 
-_NON_SPACE_RE = re.compile(r"\S")
 _HIGHLIGHT_RE = re.compile(r"\*[^\n\*]*\*")
 _DOUBLE_HIGHLIGHT_RE = re.compile(r"\*\*[^\n\*]*\*\*")
 ANSWERS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
 
 
-def _count_line_items(text: str, star: bool) -> int:
-    """``len(re.findall(r"^\\s*\\*[^\\*].*$", text, re.M))`` (``star``) or ``r"^\\s*-.*$"``, in linear time.
-
-    At a line start the regex skips all white space, newlines included, to the first non-space
-    character q; it matches iff q is ``-`` (dash), or ``*`` followed by a character other than ``*``
-    (star).  The match runs to the end of the line holding its last matched character.  Every line
-    start inside the same white-space run reaches the same q, so a failure skips past q at once.
-    """
-    count, line_start, size = 0, 0, len(text)
-    while line_start < size:
-        found = _NON_SPACE_RE.search(text, line_start)
-        if found is None:
-            return count
-        q = found.start()
-        if star:
-            hit = text[q] == "*" and q + 1 < size and text[q + 1] != "*"
-            last = q + 1
-        else:
-            hit, last = text[q] == "-", q
-        if hit:
-            count += 1
-            end = text.find("\n", last if text[last] != "\n" else last + 1)
-        else:
-            end = text.find("\n", q)
-        if end < 0:
-            return count
-        line_start = end + 1
-    return count
+#: IFEval counts ``re.findall(r"^\\s*\\*[^\\*].*$", text, re.M)`` and ``r"^\\s*-.*$"``, which rescan a white-space
+#: run from each of its line starts (quadratic on "\\n" * n).  At a line start ``\\s*`` skips all white space,
+#: newlines included, to the first non-space character q, so q is a bullet iff the white space before it
+#: reaches back to the text's start or holds a newline, i.e. iff q follows the text's start or the last
+#: newline of that run, then white space without newlines.  A match runs to the end of the line of its
+#: last matched character (for ``*`` followed by a newline, the next line), and the next bullet needs a
+#: newline after that: these patterns consume the same text.  ``tests/hostile/test_checkers.py`` holds
+#: them to the reference regexes.
+_STAR_ITEM_RE = re.compile(r"(?:\A\s*|\n[^\S\n]*)\*[^*]")
+_DASH_ITEM_RE = re.compile(r"(?:\A\s*|\n[^\S\n]*)-")
 
 
 def count_bullets(text: str) -> int:
     """Lines that start (after white space) with ``*`` not followed by ``*``, or with ``-``."""
-    return _count_line_items(text, star=True) + _count_line_items(text, star=False)
+    return len(_STAR_ITEM_RE.findall(text)) + len(_DASH_ITEM_RE.findall(text))
 
 
 class BulletList(HardConstraint):

@@ -79,6 +79,9 @@ def word_tokens(text: str) -> list[str]:
 
 
 _LETTER_RUN_RE = re.compile(r"[^\W\d_]+")
+#: In ASCII an upper-case letter is A-Z, the blocking ones are a-z, and there is no title case.
+_ASCII_CAPITAL_RE = re.compile(r"[A-Z](?![a-z])")
+_ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #: The only upper-case characters (``str.isupper``) that ``\w`` does not match: circled and squared
 #: Latin capitals.  ``tests/verifiers/test_text.py`` re-derives this set from the running Python.
 _NON_WORD_UPPER_RE = re.compile("[\u24b6-\u24cf\U0001f130-\U0001f149\U0001f150-\U0001f169\U0001f170-\U0001f189]")
@@ -98,6 +101,8 @@ def _may_hold_capital_word(text: str) -> bool:
     ("D'ye"); in both cases an upper-case letter is followed by a non-blocking character.  So a text in
     which every upper-case letter is followed by a lower-case one has no all-capital token.
     """
+    if text.isascii():  # the same rule on ASCII letters, in one regex scan
+        return _ASCII_CAPITAL_RE.search(text) is not None
     if _NON_WORD_UPPER_RE.search(text):
         return True
     for match in _LETTER_RUN_RE.finditer(text):
@@ -134,5 +139,5 @@ def capital_words_bounds(text: str) -> tuple[int, int]:
     upper-case characters, since every all-capital token holds one and tokens do not overlap.
     """
     low = sum(1 for chunk in text.split() if chunk.isupper())
-    high = sum(map(str.isupper, text))
+    high = sum(map(text.count, _ASCII_UPPER)) if text.isascii() else sum(map(str.isupper, text))
     return low, high

@@ -148,3 +148,27 @@ def test_json_schema__too_large_or_unboundable_is_refused():
     with pytest.raises(ParamsError, match="unevaluatedProperties"):
         default_registry().build("format.json", {"schema": {"patternProperties": {"a": {}},
                                                             "unevaluatedProperties": False}})
+
+
+def test_bullets_and_placeholders__equal_the_reference_regexes():
+    from ifverify.verifiers.content import count_placeholders
+    from ifverify.verifiers.format import count_bullets
+
+    star, dash = re.compile(r"^\s*\*[^\*].*$", re.M), re.compile(r"^\s*-.*$", re.M)
+    placeholder = re.compile(r"\[.*?\]")
+    rng = random.Random(5)
+    for _ in range(30000):
+        text = "".join(rng.choice("*-\n \t\ra[]\x0b\x1c\u2028\u0085") for _ in range(rng.randint(0, 14)))
+        assert count_bullets(text) == len(star.findall(text)) + len(dash.findall(text)), text
+        assert count_placeholders(text) == len(placeholder.findall(text)), text
+
+
+@pytest.mark.parametrize("text", ["\n-" * 500_000, "[a] " * 250_000, "[" * 1_000_000, "\n" * 1_000_000,
+                                  "*\n" * 500_000, "It is. " * 150_000, "A " * 500_000])
+def test_line_scans__bounded_on_megabyte_input(text):
+    registry = default_registry()
+    for name, params in [("detectable_format:number_bullet_lists", {"num_bullets": 3}),
+                         ("detectable_content:number_placeholders", {"num_placeholders": 2}),
+                         ("change_case:capital_word_frequency", {"capital_frequency": 3, "capital_relation": "at least"})]:
+        out, took = _timed(loose_verdict, registry.build(name, params), text)
+        assert took < BOUND and out in (True, False)
