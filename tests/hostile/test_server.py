@@ -147,3 +147,30 @@ def test_batch_past_its_deadline_fails_and_the_worker_is_replaced():
         assert status == 200 and answer["rewards"] == [0.0] and answer["extra_logs"]["ifverify/failures"] == 1.0
         assert call(srv, "GET", "/health") == (200, {"status": "ok"})
         assert call(srv, "GET", "/stats")[1]["workers_replaced"] == 1
+
+
+def test_sigterm_stops_the_server_promptly_while_a_poison_batch_runs():
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "ifverify", "serve", "--port", "0", "--workers", "1"],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        url = re.search(r"http://[\d.]+:\d+", line).group()
+        host, port = url[len("http://"):].split(":")
+        body = json.dumps({"query": ["a" * 40 + "!"] * 64, "labels": [POISON] * 64}).encode()
+        sock = socket.create_connection((host, int(port)), timeout=10)
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        time.sleep(0.3)
+        start = time.perf_counter()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=BOUND) == 0
+        assert time.perf_counter() - start < BOUND
+        sock.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
