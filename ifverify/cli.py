@@ -112,6 +112,7 @@ def _add_commands() -> None:
     from ifverify.check_cmd import check
     from ifverify.data.pseudo_cmd import import_pairs, pseudo_label, validate_labels
     from ifverify.data_cmd import data
+    from ifverify.learned.judge_server import serve_judge
     from ifverify.rm_cmd import rm
     from ifverify.serve_cmd import serve
     from ifverify.train_cmd import train
@@ -121,6 +122,7 @@ def _add_commands() -> None:
     cli.add_command(train)
     cli.add_command(openrlhf)
     cli.add_command(serve)
+    cli.add_command(serve_judge)
     data.add_command(pseudo_label)
     data.add_command(validate_labels)
     data.add_command(import_pairs)
