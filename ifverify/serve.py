@@ -401,21 +401,24 @@ class RewardServer:
     # -- batching ----------------------------------------------------------------------------------------
 
     async def _batch_loop(self) -> None:
-        """Gather queued jobs into batches; each batch scores in its own task on a free worker."""
+        """Gather queued jobs into batches once a worker is free; each batch scores in its own task."""
         running: set[asyncio.Task[None]] = set()
         stopping = False
         held: _Job | None = None  # a job that must not join the batch being gathered: it opens the next
+        slots = asyncio.Semaphore(max(1, self._pool.size))  # one batch in flight per worker; the rest queue up
         while not stopping or held is not None:
+            await slots.acquire()
             first, held = (held, None) if held is not None else (await self._queue.get(), None)
             if first is None:
+                slots.release()
                 break
             batch, size = [first], len(first.samples)
-            deadline = time.monotonic() + self.batch_window
+            if not first.alone and self.batch_window > 0 and self._queue.empty():
+                await asyncio.sleep(self.batch_window)  # let the requests arriving together queue up
             while size < self.max_batch and not first.alone and not stopping:
-                left = deadline - time.monotonic()
                 try:
-                    job = self._queue.get_nowait() if left <= 0 else await asyncio.wait_for(self._queue.get(), left)
-                except (asyncio.QueueEmpty, asyncio.TimeoutError):
+                    job = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
                     break
                 if job is None:
                     stopping = True
@@ -428,6 +431,7 @@ class RewardServer:
             task = asyncio.create_task(self._score(batch))
             running.add(task)
             task.add_done_callback(running.discard)
+            task.add_done_callback(lambda _: slots.release())
         if running:
             await asyncio.gather(*running)
 
