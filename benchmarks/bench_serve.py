@@ -192,11 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--batch-window-ms", type=float, default=5.0)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="scoring processes (default: the server's)")
     parser.add_argument("--poison", type=float, default=0.01, help="share of poison requests in the hostile phase")
     parser.add_argument("--slow-clients", type=int, default=50)
     parser.add_argument("--impl", default="ifverify.serve", help="module of the RewardServer (clean phase only "
                                                                   "unless it is ifverify.serve)")
+    parser.add_argument("--clean-only", action="store_true", help="skip the hostile phase")
     parser.add_argument("--json", dest="json_out", default=None)
     args = parser.parse_args(argv)
 
@@ -212,16 +213,18 @@ def main(argv: list[str] | None = None) -> int:
     hostile = [(*POISON[i % len(POISON)], 0.0, True) if rng.random() < args.poison else job
                for i, job in enumerate(clean)]
 
-    options: dict[str, Any] = {"batch_window_ms": args.batch_window_ms, "max_body": 1_000_000,
-                               "workers": args.workers}
+    options: dict[str, Any] = {"batch_window_ms": args.batch_window_ms, "max_body": 1_000_000}
+    if args.workers is not None:
+        options["workers"] = args.workers
     accepted = inspect.signature(server_cls).parameters
     server = server_cls(reward, **{k: v for k, v in options.items() if k in accepted}).start()
-    figures: dict[str, Any] = {"impl": args.impl, "workers": args.workers if "workers" in accepted else None,
+    workers = len(server.worker_pids()) if "workers" in accepted else None
+    figures: dict[str, Any] = {"impl": args.impl, "workers": workers,
                                "threads": args.threads, "cpus": os.cpu_count(),
                                "load_average_at_start": round(os.getloadavg()[0], 2)}
     try:
         figures["clean"] = _phase(server, clean, args.threads)
-        if args.impl == "ifverify.serve":
+        if args.impl == "ifverify.serve" and not args.clean_only:
             figures["hostile"] = _phase(server, hostile, args.threads, slow=args.slow_clients)
         big_status, big_seconds = _raw(
             server, b"POST /get_reward HTTP/1.1\r\nHost: b\r\nContent-Length: 10000000\r\n\r\n", b"x" * 10_000_000)

@@ -27,8 +27,9 @@ import click
               help="How long to gather concurrent requests into one scoring batch.")
 @click.option("--max-batch", default=256, show_default=True, type=click.IntRange(1),
               help="The most samples scored in one batch.")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(0),
-              help="Scoring processes (0: score in a thread of the server, with no batch deadline).")
+@click.option("--workers", default=None, type=click.IntRange(0),
+              help="Scoring processes (0: score in a thread of the server, with no batch deadline).  "
+                   "[default: CPUs - 1, from 1 to 8]")
 @click.option("--batch-deadline", default=60.0, show_default=True, type=click.FloatRange(0, min_open=True),
               metavar="SECONDS", help="A batch still scoring after this fails (reward 0.0) and its worker is replaced.")
 @click.option("--socket-timeout", default=10.0, show_default=True, type=click.FloatRange(0, min_open=True),
@@ -36,7 +37,7 @@ import click
 @click.option("--max-connections", default=512, show_default=True, type=click.IntRange(1),
               help="Open connections beyond this are answered 503 and closed.")
 def serve(host: str, port: int, aggregation: str, weights: str | None, mode: str, classifier: str | None,
-          token_env: str | None, max_body: int, batch_window_ms: float, max_batch: int, workers: int,
+          token_env: str | None, max_body: int, batch_window_ms: float, max_batch: int, workers: int | None,
           batch_deadline: float, socket_timeout: float, max_connections: int) -> None:
     """Serve rewards over HTTP with OpenRLHF's remote reward protocol (POST / or /get_reward)."""
     token = None
