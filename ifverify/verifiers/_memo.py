@@ -10,7 +10,6 @@ bounds the total length of the texts it keeps, and does not keep a text longer t
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -26,21 +25,18 @@ _MISSING = object()
 
 
 class TextMemo:
-    """A thread-safe LRU map from keys (holding a text) to values, bounded by entries and characters."""
+    """A thread-safe map from keys (holding a text) to values, bounded by entries and characters; the
+    oldest entries go first.  Reads take no lock (one dict lookup: this sits on the checking hot path)."""
 
     def __init__(self, entries: int = ENTRIES, chars: int = CHARS, max_text: int = MAX_TEXT) -> None:
         self.entries, self.chars, self.max_text = entries, chars, max_text
-        self._items: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
+        self._items: dict[Any, tuple[int, Any]] = {}
         self._used = 0
         self._lock = threading.Lock()
 
     def get(self, key: Any, default: Any = _MISSING) -> Any:
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is None:
-                return default
-            self._items.move_to_end(key)
-            return hit[1]
+        hit = self._items.get(key)
+        return default if hit is None else hit[1]
 
     def put(self, key: Any, size: int, value: Any) -> None:
         """Remember ``value`` for ``key``, whose text is ``size`` characters long (unless too long)."""
@@ -53,7 +49,7 @@ class TextMemo:
             self._items[key] = (size, value)
             self._used += size
             while self._items and (len(self._items) > self.entries or self._used > self.chars):
-                self._used -= self._items.popitem(last=False)[1][0]
+                self._used -= self._items.pop(next(iter(self._items)))[0]
 
     def clear(self) -> None:
         with self._lock:

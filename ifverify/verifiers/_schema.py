@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from functools import lru_cache
 from typing import Any
 
 from ifverify.constraints.base import ParamsError, short_repr
@@ -64,6 +65,7 @@ def compile_ifeval(name: str, param: str, value: str, pattern: str, flags: int =
 _LITERAL = re._constants.LITERAL  # type: ignore[attr-defined]
 
 
+@lru_cache(maxsize=4096)  # params repeat across a dataset, and parsing costs more than the check
 def _is_plain(value: str) -> bool:
     """True when ``re`` reads ``value`` as literal characters only (no class, repeat, group or anchor).
 
