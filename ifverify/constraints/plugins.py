@@ -36,10 +36,13 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ifverify.constraints.base import Constraint, ConstraintError
-from ifverify.constraints.registry import Registry, check_declaration, default_registry
+from ifverify.constraints.declaration import check_declaration
+
+if TYPE_CHECKING:  # the registry imports this module to load plugins into the default registry
+    from ifverify.constraints.registry import Registry
 
 __all__ = [
     "GROUP",
@@ -394,15 +397,13 @@ def _skip(message: str, exc: BaseException, stacklevel: int) -> None:
     logger.warning("%s", message, exc_info=exc)
 
 
-def plugin_report(registry: Registry | None = None) -> list[dict[str, Any]]:
-    """What :func:`load_plugins` did for ``registry`` (default: the process-wide one, built if needed).
+def plugin_report(registry: Registry) -> list[dict[str, Any]]:
+    """What :func:`load_plugins` did for ``registry`` (``default_registry()`` for the process-wide one).
 
     One dict per plugin found, in load order, with keys ``distribution``, ``version``, ``entry_point``
     (its name), ``value`` (``module:attr``), ``ids`` (registered ids, in the order the plugin gave them;
     empty on failure) and ``error`` (the reason it was skipped, or ``None``).  Empty if plugins were never
     loaded into ``registry``.
     """
-    if registry is None:
-        registry = default_registry()
     report = _REPORTS.get(registry)
     return report.to_dicts() if report is not None else []

@@ -18,14 +18,13 @@ from ifverify.constraints.base import (
     SOFT,
     Alias,
     Constraint,
-    ConstraintError,
     ParamsError,
     UnknownConstraintError,
 )
+from ifverify.constraints.declaration import RegistrationError, check_declaration
 
-
-class RegistrationError(ConstraintError):
-    """A constraint type that cannot be registered (bad declaration, id clash)."""
+__all__ = ["RegistrationError", "Registry", "build", "builtin_registry", "builtin_types", "check_declaration",
+           "default_registry", "get"]
 
 
 class Registry:
@@ -116,23 +115,6 @@ def _family(name: str) -> str | None:
     """The text before the first ``.`` or ``:`` of an id or alias; None when it has neither."""
     cut = min((i for i in (name.find("."), name.find(":")) if i >= 0), default=-1)
     return name[:cut] if cut >= 0 else None
-
-
-def check_declaration(cls: Any) -> None:
-    """Reject a malformed constraint type before it reaches the registry."""
-    if not (isinstance(cls, type) and issubclass(cls, Constraint)):
-        raise RegistrationError(f"{cls!r} is not a Constraint subclass")
-    for attr in ("id", "kind", "family"):
-        if not isinstance(getattr(cls, attr, None), str) or not getattr(cls, attr):
-            raise RegistrationError(f"{cls.__qualname__}: class attribute {attr!r} must be a non-empty string")
-    if cls.kind not in (HARD, SOFT):
-        raise RegistrationError(f"{cls.id}: kind must be 'hard' or 'soft', got {cls.kind!r}")
-    if "." not in cls.id or cls.id.startswith(".") or cls.id.endswith("."):
-        raise RegistrationError(f"{cls.id}: ids look like 'family.name'")
-    if not all(isinstance(a, Alias) for a in cls.aliases):
-        raise RegistrationError(f"{cls.id}: aliases must be Alias objects")
-    if not isinstance(cls.params_schema, dict) or cls.params_schema.get("type") != "object":
-        raise RegistrationError(f"{cls.id}: params_schema must be a JSON Schema of type 'object'")
 
 
 _LOCK = threading.Lock()
