@@ -133,6 +133,9 @@ def _answer(status: int, body: Mapping[str, Any], *, close: bool = False) -> Any
 class RewardServer:
     """An HTTP reward server around a :class:`Reward` (see the module docstring).
 
+    Worker processes come from multiprocessing's forkserver, which imports the main module again: a
+    script that starts a server needs the ``if __name__ == "__main__":`` guard (or ``workers=0``).
+
     Args:
         reward: the reward (pickled into each worker process).
         host, port: where to listen (``port=0`` picks a free port; see :attr:`port`).
