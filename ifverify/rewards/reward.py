@@ -122,7 +122,8 @@ class Reward:
     def score_batch(self, *, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None,
                     **columns: Any) -> list[SampleResult]:
         """Per-row results (reward, per-constraint score/verdict/reason, error).  Never raises per row."""
-        n = _batch_size(completions)
+        completions = _batch(completions)
+        n = len(completions)
         _check_columns(columns, n)
         rows = [_row(columns, i, n) for i in range(n)]
         planned: list[tuple[list[Constraint], str] | SampleResult] = []
@@ -226,16 +227,16 @@ def _resolve_classifier(classifier: SoftScorer | str | os.PathLike[str] | None) 
 _CONSTRAINT_COLUMNS = ("constraints", "instruction_id_list", "kwargs")
 
 
-def _batch_size(completions: Any) -> int:
-    """The number of completions; anything but a list-like of completions is a configuration error
-    (a ``str`` would otherwise be scored one character per completion)."""
+def _batch(completions: Any) -> Sequence[Any]:
+    """The completions; anything but a list-like of completions is a configuration error (a ``str``
+    would otherwise be scored one character per completion)."""
     if completions is None:
         raise TypeError("Reward needs completions=[...], one completion per sample")
     if isinstance(completions, str | bytes) or not isinstance(completions, Sequence):
         raise TypeError("Reward needs completions as a list with one completion per sample, got "
                         f"{type(completions).__name__}" + (" (wrap a single completion in a list)"
                                                            if isinstance(completions, str) else ""))
-    return len(completions)
+    return completions
 
 
 def _check_columns(columns: Mapping[str, Any], n: int) -> None:
