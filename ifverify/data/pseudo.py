@@ -346,7 +346,7 @@ class ValidationReport:
                 f"{f' ({source})' if source else ''}")
         rows = [_tally_row(t, tally) for t, tally in sorted(self.per_type.items())]
         rows.append(_tally_row("all", self.overall))
-        table = _table(["constraint", "positives", "pos hit", "negatives", "neg hit", "precision"], rows, markdown)
+        table = _table(["constraint", "positives", "pos hit", "negatives", "neg hit", "agree"], rows, markdown)
         agreement = f"label-checker agreement (accuracy): {_pct(self.overall.accuracy)}"
         return f"{head}\n\n{table}\n\n{agreement}\n"
 

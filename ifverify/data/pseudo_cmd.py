@@ -71,8 +71,8 @@ def validate_labels(pairs_path: str, mode: str, fmt: str) -> None:
     """Check the pseudo-labels of hard pairs against the deterministic checkers.
 
     For each constraint type: how often a positive really satisfies its constraint (pos hit), how often
-    a negative really violates it (neg hit), and the precision (the share of labels the checker agrees
-    with, also reported overall as accuracy).  Soft pairs are counted and skipped.
+    a negative really violates it (neg hit), and how often the label agrees with the checker (agree; the
+    overall figure is the label-checker agreement).  Soft pairs are counted and skipped.
     """
     from ifverify.data.jsonl import read_jsonl
     from ifverify.data.pseudo import validate_items

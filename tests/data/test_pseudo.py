@@ -311,7 +311,7 @@ def test_cli__validate_labels_table_markdown_and_json(tmp_path: Path) -> None:
     lines = stdout.splitlines()
     assert lines[0] == "ifverify validate-labels (strict): 14 pairs, 14 hard checked, 0 soft skipped, 0 error(s) " \
                        "(pairs.jsonl)"
-    assert lines[2].split() == ["constraint", "positives", "pos", "hit", "negatives", "neg", "hit", "precision"]
+    assert lines[2].split() == ["constraint", "positives", "pos", "hit", "negatives", "neg", "hit", "agree"]
     assert ["punctuation.no_comma", "2", "50.00%", "2", "100.00%", "75.00%"] in [line.split() for line in lines]
     assert ["all", "7", "85.71%", "7", "71.43%", "78.57%"] in [line.split() for line in lines]
     assert lines[-1] == "label-checker agreement (accuracy): 78.57%"
