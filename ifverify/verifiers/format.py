@@ -235,7 +235,8 @@ def find_titles(text: str) -> list[str]:
     or later, and a later ``<<`` cannot do better.  That match ends at the line's last ``>>``, so a line
     holds at most one match.
     """
-    titles, start, size = [], 0, len(text)
+    titles: list[str] = []
+    start, size = 0, len(text)
     while True:
         opening = text.find("<<", start)
         if opening < 0:
