@@ -73,3 +73,22 @@ def test_summary__one_line_per_type_when_rows_use_its_alias_and_native_id(tmp_pa
 def test_summary__alias_alone_keeps_the_name_the_rows_used(tmp_path: Path) -> None:
     code, stdout, _, _ = _check(tmp_path, [IFEVAL_ALIAS], "--format", "json", "--mode", "strict")
     assert code == 0 and list(json.loads(stdout)["per_constraint"]) == ["punctuation:no_comma"]
+
+
+def test_serve__its_reward_names_the_serve_flag(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import ifverify.serve
+
+    built = []
+
+    class NoServer:
+        def __init__(self, reward, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            built.append(reward)
+            raise OSError("not listening in this test")
+
+    monkeypatch.setattr(ifverify.serve, "RewardServer", NoServer)
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"])
+    assert result.exit_code == 1 and len(built) == 1
+    [sample] = built[0].score_batch(completions=["No commas"], constraints=[MIXED["constraints"]])
+    assert sample.reward == 1.0
+    assert sample.results[1].reason == ("unscored: soft constraints need a classifier "
+                                        "(start ifverify serve with --classifier SPEC)")
