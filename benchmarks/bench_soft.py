@@ -81,7 +81,7 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def run(n: int, threads: int, max_length: int, device: str, *, model: Path | None = None,
+def run(n: int, threads: int, max_length: int | None, device: str, *, model: Path | None = None,
         responses_path: Path = IFEVAL_RESPONSES, batch_sizes: tuple[int, ...] = (8, 32, 64),
         compare_cpu: int = 0) -> dict[str, Any]:
     from ifverify.learned.classifier import SoftClassifier
@@ -90,6 +90,7 @@ def run(n: int, threads: int, max_length: int, device: str, *, model: Path | Non
     pairs = [(CONSTRAINTS[i % len(CONSTRAINTS)], text) for i, text in enumerate(texts)]
     load_s, classifier = timed(lambda: SoftClassifier.load(model, device=device, batch_size=32,
                                                            max_length=max_length, threads=threads))
+    max_length = classifier.max_length
     if classifier.device.startswith("cuda"):
         # A GPU tunes its kernels for each new input shape on first sight: both ways see every shape first.
         classifier.score_pairs(pairs)
@@ -160,15 +161,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=512, help="pairs (default 512)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    parser.add_argument("--max-length", type=int, default=256, help="tokens per pair (default 256)")
+    parser.add_argument("--max-length", type=int, default=None,
+                        help="tokens per pair (default: the model's own, 256 for the bare MiniLM)")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu; cuda runs in float16)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
-    parser.add_argument("--model", type=Path, help="a local model folder (default: the packaged MiniLM)")
+    parser.add_argument("--model", help="a local model folder, or 'default' for the packaged soft verifier "
+                        "(default: the packaged MiniLM with a fresh head)")
     parser.add_argument("--responses", type=Path, default=IFEVAL_RESPONSES, help="IFEval's response file")
     parser.add_argument("--batch-sizes", default="8,32,64", help="batch sizes for (c), comma-separated")
     parser.add_argument("--compare-cpu", type=int, default=0, metavar="K", help="(e) on the first K pairs")
     args = parser.parse_args(argv)
     sizes = tuple(int(size) for size in args.batch_sizes.split(","))
+    if args.model == "default":
+        from ifverify.learned.default import default_model_dir
+
+        args.model = default_model_dir()
+    elif args.model is not None:
+        args.model = Path(args.model)
     result = run(args.n, args.threads, args.max_length, args.device, model=args.model,
                  responses_path=args.responses, batch_sizes=sizes, compare_cpu=args.compare_cpu)
     print(render(result))
