@@ -155,3 +155,15 @@ def test_the_cycle_finder_finds_a_cycle_and_resolves_relative_imports(tmp_path: 
     assert _resolve("ifverify.z", tmp_path / "z.py", node, modules) == {"ifverify.x.y", "ifverify.x"}
     lazy = ast.parse("def f():\n    import ifverify.z\nif TYPE_CHECKING:\n    import ifverify.x\n")
     assert [type(n).__name__ for n in _imports(lazy)] == ["Import"]
+
+
+def test_no_test_or_benchmark_reads_data_outside_the_repository() -> None:
+    """Reference data is vendored under third_party/; nothing reaches for a folder beside the checkout."""
+    import re
+
+    outside = re.compile(r"""\.\./shared|/work/shared|parents\[\d+\]\.parent|REPO\.parent|["']shared["']\s*/""")
+    found = [f"{path.relative_to(REPO)}:{n}" for folder in ("tests", "benchmarks", "scripts")
+             for path in sorted((REPO / folder).rglob("*.py"))
+             if path != Path(__file__).resolve()
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if outside.search(line)]
+    assert found == []
