@@ -29,6 +29,8 @@ Rules:
   policy is an error naming ``policy.model`` (those trainers load the policy themselves, from a folder).
 - ``curriculum``: ``steps_per_level`` (one int, or one per level) and ``epochs_per_level`` exclude each
   other; without either, ``epochs_per_level`` is 1.0.  ``reward.aggregation: weighted`` needs ``weights``.
+- ``reward.on_error``: the trl backend's choice; OpenRLHF and verl need a number for every sample, so their
+  reward scores a failure 0.0, and an explicit ``on_error: none`` with them is an error naming the key.
 - ``trainer.resume`` (boolean, default false; ``ifverify train --resume`` sets it): continue an interrupted run
   from its checkpoints in ``trainer.output_dir``.  Only the ``trl`` backend resumes through ifverify; with
   ``openrlhf`` or ``verl`` it is an error naming the key (:func:`check_resume`).
@@ -314,6 +316,9 @@ def validate(data: Any, source: str = "<config>") -> None:
         raise ConfigError(f"{source}: trainer.beta: an alias of trainer.kl_coef, but they differ "
                           f"({trainer['beta']!r} != {trainer['kl_coef']!r})")
     reward = data.get("reward") or {}
+    if data["backend"] != "trl" and reward.get("on_error") == "none":
+        raise ConfigError(f"{source}: reward.on_error: {data['backend']}'s reward scores a sample that cannot be "
+                          "scored 0.0 (the trainer needs a number for every sample); remove the key or set zero")
     if reward.get("aggregation") == "weighted" and not reward.get("weights"):
         raise ConfigError(f"{source}: reward.weights: required for aggregation 'weighted', "
                           "e.g. {hard: 1.0, soft: 0.5}")

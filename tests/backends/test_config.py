@@ -347,3 +347,13 @@ def test_run__passes_the_reward_environment_to_the_trainer(tmp_path: Path, monke
     monkeypatch.setattr(dispatch.subprocess, "call", lambda argv, env: seen.update(argv=argv, env=env) or 0)
     assert dispatch.run(the_plan) == 0
     assert seen["env"]["IFVERIFY_AGGREGATION"] == "all" and seen["env"]["IFVERIFY_CLASSIFIER"] == "default"
+
+
+@pytest.mark.parametrize("backend", ["openrlhf", "verl"])
+def test_on_error_none__is_refused_where_the_reward_must_be_a_number(tmp_path: Path, backend: str) -> None:
+    text = MINIMAL.replace("backend: trl", f"backend: {backend}") + "reward: {on_error: none}\n"
+    message = error_of(tmp_path, text)
+    assert message.endswith(f"reward.on_error: {backend}'s reward scores a sample that cannot be scored 0.0 (the "
+                            "trainer needs a number for every sample); remove the key or set zero")
+    zero = MINIMAL.replace("backend: trl", f"backend: {backend}") + "reward: {on_error: zero}\n"
+    assert load_config(write(tmp_path, zero, "zero.yaml")).reward["on_error"] == "zero"
