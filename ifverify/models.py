@@ -75,15 +75,22 @@ def load_policy(model: str | Path | None = None) -> tuple[Any, Any]:
     if name is None or Path(name).is_dir() or (Path(name).is_file() and name.lower().endswith(".gguf")):
         loaded, tokenizer, _ = load_local_model(name)
         return _trainable(loaded, name or PACKAGED_POLICY), tokenizer
-    if not _in_hub_cache(name):
-        where = Path(name).expanduser().resolve()
-        raise FileNotFoundError(f"{name}: no such model folder ({where} does not exist), and no model of that name "
-                                f"in the local Hugging Face cache (nothing is downloaded); give a checkpoint "
-                                f"folder, a .gguf file, or {PACKAGED_POLICY}")
+    require_policy_source(name)
     require("torch", "transformers")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     return AutoModelForCausalLM.from_pretrained(name), AutoTokenizer.from_pretrained(name)
+
+
+def require_policy_source(name: str) -> None:
+    """Raise :class:`FileNotFoundError`, saying the folder does not exist, unless ``name`` is a folder, a file, or
+    a model in the local Hugging Face cache (nothing is downloaded, so nothing else can load)."""
+    if Path(name).expanduser().exists() or _in_hub_cache(name):
+        return
+    where = Path(name).expanduser().resolve()
+    raise FileNotFoundError(f"{name}: no such model folder ({where} does not exist), and no model of that name "
+                            f"in the local Hugging Face cache (nothing is downloaded); give a checkpoint "
+                            f"folder, a .gguf file, or {PACKAGED_POLICY}")
 
 
 def _in_hub_cache(name: str) -> bool:

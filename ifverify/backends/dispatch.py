@@ -195,6 +195,12 @@ def run(p: Plan) -> Any:
 
         return run_trl(p)
     require_backend(p.backend)
+    from ifverify.models import require_policy_source
+
+    try:
+        require_policy_source(p.config.policy["model"])  # the trainer would otherwise fail with a hub error
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"policy.model: {exc}") from None
     assert p.conversion is not None and p.command is not None
     rows = curriculum_rows(p.conversion["source"], p.conversion["levels"])
     target = Path(p.conversion["target"])

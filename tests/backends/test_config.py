@@ -339,8 +339,9 @@ def test_reward_env__builds_the_same_reward_in_the_trainers_process() -> None:
 def test_run__passes_the_reward_environment_to_the_trainer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ifverify.backends import dispatch
 
+    (tmp_path / "policy").mkdir()  # a local checkpoint folder (run checks that it exists)
     path = write(tmp_path, _with_data(tmp_path, [SOFT_ROW], "reward: {classifier: default, aggregation: all}\n")
-                 .replace("backend: trl", "backend: openrlhf"))
+                 .replace("backend: trl", "backend: openrlhf").replace("some/model", "./policy"))
     the_plan = plan(load_config(path))
     seen: dict[str, Any] = {}
     monkeypatch.setattr(dispatch, "require_backend", lambda backend: None)

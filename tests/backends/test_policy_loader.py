@@ -63,3 +63,22 @@ def test_load_policy__the_packaged_smollm2_fine_tunes_in_a_users_own_trl_script(
                           timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "TRAINED 1" in done.stdout
+
+
+@pytest.mark.parametrize("backend", ["openrlhf", "verl"])
+def test_openrlhf_and_verl__a_missing_policy_folder_stops_before_the_trainer(
+        backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ifverify.backends import dispatch
+    from ifverify.backends.config import load_config
+
+    row = '{"level": 1, "prompt": "Hi.", "constraints": [{"id": "punctuation.no_comma"}]}\n'
+    (tmp_path / "cur.jsonl").write_text(row, encoding="utf-8")
+    config = tmp_path / "c.yaml"
+    config.write_text(f"backend: {backend}\npolicy: {{model: models/SmolLM2-135M-Instruct}}\n"
+                      "curriculum: {data: cur.jsonl, levels: [1]}\ntrainer: {output_dir: out}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(dispatch, "require_backend", lambda name: None)
+    monkeypatch.setattr(dispatch.subprocess, "call", lambda *a, **k: pytest.fail("the trainer must not start"))
+    with pytest.raises(FileNotFoundError, match=r"^policy\.model: models/SmolLM2-135M-Instruct: no such model folder"):
+        dispatch.run(dispatch.plan(load_config(config)))
+    assert not (tmp_path / "out").exists()
