@@ -12,7 +12,8 @@ against the reward computed in-process.
   0.0), p99 of the good requests, the slowest ``/health`` answer and failed health checks (must be 0),
   and the RSS of the server process and of its workers before and after.
 
-Then checks that a 10 MB body is refused with 413 and malformed JSON with 400.  ``--json OUT`` writes the
+Both phases follow an untimed warm-up of 500 clean requests.  Then checks that a 10 MB body is refused
+with 413 and malformed JSON with 400.  ``--json OUT`` writes the
 figures.  ``--impl MODULE`` benchmarks another ``RewardServer`` (a baseline) on the clean phase only.
 
     python benchmarks/bench_serve.py [--requests 5000] [--threads 32] [--json out.json]
@@ -223,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                                "threads": args.threads, "cpus": os.cpu_count(),
                                "load_average_at_start": round(os.getloadavg()[0], 2)}
     try:
+        _phase(server, clean[:500], args.threads)  # warm-up, untimed: first requests load the tokenizers
         figures["clean"] = _phase(server, clean, args.threads)
         if args.impl == "ifverify.serve" and not args.clean_only:
             figures["hostile"] = _phase(server, hostile, args.threads, slow=args.slow_clients)

@@ -172,7 +172,8 @@ class RewardServer:
         self.max_connections = max_connections
         self.closing = False
         self.constraint_ids: tuple[str, ...] = tuple(sorted(default_registry().ids()))
-        self._pool = WorkerPool(reward, default_workers() if workers is None else workers, batch_deadline)
+        self._pool = WorkerPool(reward, default_workers() if workers is None else workers, batch_deadline,
+                                self.constraint_ids)
         self._counts = {"requests": 0, "samples": 0, "batches": 0, "errors": 0, "failures": 0,
                         "refused_connections": 0, "closed_slow": 0}
         self._sock = socket.create_server((host, port), backlog=1024)
@@ -447,25 +448,20 @@ class RewardServer:
             await asyncio.gather(*running)
 
     async def _score(self, batch: list[_Job]) -> None:
-        """One scoring call for the jobs; each job's future gets its share.  Never raises."""
-        self._count("batches")
-        samples = [sample for job in batch for sample in job.samples]
-        try:
-            results = await self._pool.score(samples)
-        except Exception as exc:  # the pool could not run it at all (a worker failed to start)
-            from ifverify.rewards.reward import SampleResult
+        """One scoring call for the jobs; each job's future gets its answer.  Never raises."""
+        from ifverify.serve_pool import failed_answers
 
+        self._count("batches")
+        jobs = [job.samples for job in batch]
+        try:
+            answers, failures = await self._pool.score(jobs)
+        except Exception as exc:  # the pool could not run it at all (a worker failed to start)
             log.warning("a batch could not be scored: %s: %s", type(exc).__name__, exc)
-            results = [SampleResult(0.0, [], f"{type(exc).__name__}: {exc}") for _ in samples]
-        self._count("failures", sum(r.error is not None for r in results))
-        at = 0
-        for job in batch:
-            mine = results[at:at + len(job.samples)]
-            at += len(job.samples)
-            rewards = [float(r.reward) if r.reward is not None else 0.0 for r in mine]
+            answers, failures = failed_answers(jobs, f"{type(exc).__name__}: {exc}", self.constraint_ids)
+        self._count("failures", failures)
+        for job, answer in zip(batch, answers, strict=True):
             if not job.future.done():
-                job.future.set_result({"rewards": rewards, "scores": list(rewards),
-                                       "extra_logs": extra_logs(mine, self.constraint_ids)})
+                job.future.set_result(answer)
 
     # -- stats -------------------------------------------------------------------------------------------
 
