@@ -79,11 +79,17 @@ def _echo_epoch(record: dict[str, Any]) -> None:
               help="Weigh positives by negatives/positives in the loss.")
 @click.option("--labels", type=click.Choice(["pseudo", "checker"]), default="pseudo", show_default=True,
               help="checker: relabel hard pairs with their checker's verdict.")
-@click.option("--shuffle-negatives", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Per soft positive, pairs of its response with other tasks' soft constraints, labelled 0.")
+@click.option("--shuffle-negatives", type=click.IntRange(min=0), default=None,
+              help="Per soft positive, pairs of its response with other tasks' soft constraints, labelled 0 "
+                   "(default 1 for cross-encoder, 2 for features).")
 @click.option("--context-positives/--no-context-positives", default=True, show_default=True,
               help="Pair each response with the soft constraints among its task's other constraints, labelled 1.")
 @click.option("--blind", is_flag=True, help="Replace every constraint text by a fixed string (the blind control).")
+@click.option("--model-type", type=click.Choice(["cross-encoder", "features"]), default="cross-encoder",
+              show_default=True, help="cross-encoder: fine-tune the encoder on (constraint, response); features: "
+              "logistic regression over the frozen encoder's cosine and word overlap (the default verifier).")
+@click.option("--kinds", type=click.Choice(["soft", "all"]), default="soft", show_default=True,
+              help="features: train on the soft pairs only, or on every pair.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=500, show_default=True,
               help="Steps between checkpoints; 0 for none.")
@@ -94,13 +100,22 @@ def _echo_epoch(record: dict[str, Any]) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def train_cmd(data: str, out_dir: str, base: str | None, epochs: int, lr: float, head_lr: float, train_layers: str,
               batch_size: int, max_length: int, eval_fraction: float, patience: int, class_balance: bool,
-              labels: str, shuffle_negatives: int, context_positives: bool, blind: bool, seed: int,
+              labels: str, shuffle_negatives: int | None, context_positives: bool, blind: bool, model_type: str,
+              kinds: str, seed: int,
               checkpoint_every: int, no_resume: bool, threads: int | None, device: str | None,
               progress: bool | None, fmt: str) -> None:
     """Train a classifier on DATA (JSONL: constraint_text, response, label) with binary cross-entropy.
 
     Prints the training loss and validation ROC-AUC of each epoch on stderr and saves them in OUT/history.json.
     """
+    if model_type == "features":
+        _train_features(data, out_dir, eval_fraction=eval_fraction, seed=seed, labels=labels,
+                        shuffle_negatives=2 if shuffle_negatives is None else shuffle_negatives,
+                        context_positives=context_positives, blind=blind, kinds=kinds, max_length=max_length,
+                        fmt=fmt)
+        return
+    if shuffle_negatives is None:
+        shuffle_negatives = 1
     from ifverify.learned.training import train
 
     layers = _layers(train_layers)
@@ -126,6 +141,23 @@ def train_cmd(data: str, out_dir: str, base: str | None, epochs: int, lr: float,
         click.echo(report.eval.render_table(), nl=False)
 
 
+def _train_features(data: str, out_dir: str, *, kinds: str, fmt: str, **options: Any) -> None:
+    from ifverify.learned.feature_training import train_features
+
+    report = _run(lambda: train_features(data, out_dir, kinds=None if kinds == "all" else ("soft",), **options))
+    if fmt == "json":
+        _echo_report(report.to_dict(), None, fmt)
+        return
+    losses = " -> ".join(f"{loss:.4f}" for loss in report.loss_history)
+    click.echo(f"saved feature verifier to {report.out_dir} ({report.train_size} training pairs, {report.eval_size} "
+               f"held out; temperature {report.temperature:.3f}; {report.seconds:.1f} s)")
+    click.echo(f"training loss by Newton iteration: {losses}")
+    for kind, metrics in report.validation.items():
+        auc = metrics["roc_auc"]
+        click.echo(f"held-out {kind}: {metrics['n']} pairs, ROC-AUC {'-' if auc is None else f'{auc:.3f}'}, "
+                   f"accuracy {metrics['accuracy']:.3f}")
+
+
 @rm.command("eval")
 @click.argument("model", metavar="MODEL")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
@@ -135,13 +167,15 @@ def train_cmd(data: str, out_dir: str, base: str | None, epochs: int, lr: float,
               help="A model trained with rm train --blind: adds the constraint-blind control.")
 @click.option("--train-data", type=click.Path(exists=True, dir_okay=False),
               help="The training pairs, to fit the length-only control on (default: two-fold on DATA).")
+@click.option("--held-out", is_flag=True,
+              help="Evaluate only the validation split MODEL was trained with (its recorded fraction and seed).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), help="torch CPU threads.")
 @click.option("--device", help="torch device; default cuda when available, else cpu.")
-def eval_cmd(model: str, data: str, kind: str, blind_model: str | None, train_data: str | None, fmt: str,
-             out_path: str | None, batch_size: int, threads: int | None, device: str | None) -> None:
+def eval_cmd(model: str, data: str, kind: str, blind_model: str | None, train_data: str | None, held_out: bool,
+             fmt: str, out_path: str | None, batch_size: int, threads: int | None, device: str | None) -> None:
     """Score DATA (JSONL: constraint_text, response, label) with MODEL and report metrics with controls.
 
     MODEL is a saved classifier folder, 'default' (the packaged soft verifier) or 'judge:<url>'.  Reports
@@ -149,10 +183,12 @@ def eval_cmd(model: str, data: str, kind: str, blind_model: str | None, train_da
     per kind and per constraint type, and the constraint-shuffle, constraint-blind and length-only controls.
     """
     from ifverify.learned.controls import evaluate_with_controls
-    from ifverify.learned.pairs import read_pairs
+    from ifverify.learned.pairs import read_pairs, split_pairs
 
     def scorer(spec: str) -> Any:
-        if spec == "default" or spec.startswith("judge:"):
+        from ifverify.learned.feature_verifier import is_feature_verifier
+
+        if spec == "default" or spec.startswith("judge:") or is_feature_verifier(spec):
             from ifverify.learned.scorers import load_scorer
 
             return load_scorer(spec)
@@ -162,12 +198,20 @@ def eval_cmd(model: str, data: str, kind: str, blind_model: str | None, train_da
 
     def run() -> Any:
         pairs = read_pairs(data)  # bad data fails before a model loads
+        main = scorer(model)
+        train_pairs = read_pairs(train_data) if train_data else None
+        if held_out:
+            settings = ((getattr(main, "training", None) or getattr(getattr(main, "metadata", None), "training", None)
+                         or {}).get("settings") or {})
+            if "eval_fraction" not in settings:
+                raise ValueError(f"{model}: no recorded validation split (eval_fraction, seed); drop --held-out")
+            train_part, pairs = split_pairs(pairs, settings["eval_fraction"], settings.get("seed", 0))
+            train_pairs = train_pairs or train_part
         if kind != "all":
             pairs = [p for p in pairs if (p.kind or "soft") == kind]
             if not pairs:
                 raise ValueError(f"{data}: no {kind} pairs")
-        train_pairs = read_pairs(train_data) if train_data else None
-        main = scorer(model)
+            train_pairs = [p for p in train_pairs or [] if (p.kind or "soft") == kind] or None
         blind = scorer(blind_model).score_pairs if blind_model else None
         return evaluate_with_controls(main.score_pairs, pairs, threshold=float(getattr(main, "threshold", 0.5)),
                                       blind_score=blind, train_pairs=train_pairs)

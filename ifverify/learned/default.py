@@ -1,13 +1,13 @@
 """The packaged soft verifier: ``Reward(classifier="default")``, ``--classifier default``.
 
-It is a :class:`~ifverify.learned.classifier.SoftClassifier` saved as a float16 delta over the packaged
-all-MiniLM-L6-v2 (``ifverify/learned/default_model/``: ``ifverify.json`` and ``delta.safetensors``, a few
-megabytes), built from the paper's released pairs by the command in ``docs/soft-verifier.md``:
+It is a :class:`~ifverify.learned.feature_verifier.FeatureVerifier` over the packaged all-MiniLM-L6-v2
+(``ifverify/learned/default_model/ifverify.json``, a few kilobytes; the encoder is read from its package), built
+from the paper's released pairs by the command in ``docs/soft-verifier.md``:
 
-    ifverify rm train third_party/verl-if/train.parquet --out ifverify/learned/default_model --threads 2
+    ifverify rm train third_party/verl-if/train.parquet --model-type features --out ifverify/learned/default_model
 
-Its ``ifverify.json`` records the training settings, the per-epoch history, the fitted temperature and the
-validation metrics; a test checks that the packaged model reproduces them.
+Its ``ifverify.json`` records the training settings, the loss history, the fitted temperature and the validation
+metrics; a test checks that the packaged model reproduces them.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ifverify.learned.classifier import METADATA_FILE
+from ifverify.learned.feature_verifier import METADATA_FILE
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
-BUILD_COMMAND = "ifverify rm train third_party/verl-if/train.parquet --out ifverify/learned/default_model"
+BUILD_COMMAND = ("ifverify rm train third_party/verl-if/train.parquet --model-type features "
+                 "--out ifverify/learned/default_model")
 
 
 def default_model_dir() -> Path:
@@ -29,8 +30,8 @@ def default_model_dir() -> Path:
     return DEFAULT_MODEL_DIR
 
 
-def default_classifier(**options: Any) -> Any:
-    """The packaged soft verifier, loaded once per process (``options`` as for ``shared_classifier``)."""
-    from ifverify.learned.classifier import shared_classifier
+def default_classifier() -> Any:
+    """A new instance of the packaged soft verifier (``load_scorer("default")`` shares one per process)."""
+    from ifverify.learned.feature_verifier import FeatureVerifier
 
-    return shared_classifier(default_model_dir(), **options)
+    return FeatureVerifier.load(default_model_dir())

@@ -6,7 +6,8 @@ A *scorer spec* is one of:
 * ``"default"``: the packaged soft verifier shipped with ifverify (:func:`ifverify.learned.default.default_classifier`);
 * ``"judge:<base_url>[?model=<name>&...]"``: an LLM judge behind an OpenAI-compatible endpoint
   (:mod:`ifverify.learned.judge`);
-* the path of a saved classifier folder (``ifverify rm train --out DIR``);
+* the path of a saved classifier folder (``ifverify rm train --out DIR``: a cross-encoder, or a feature verifier
+  made with ``--model-type features``);
 * any object with ``score_pairs(pairs) -> Sequence[float]`` (a :class:`ifverify.rewards.reward.SoftScorer`).
 
 Named scorers are loaded once per process and shared.  Nothing heavy is imported until one is loaded.
@@ -54,9 +55,14 @@ def load_scorer(spec: Any) -> Any:
 
         scorer = judge_from_spec(key)
     else:
-        from ifverify.learned.classifier import shared_classifier
+        from ifverify.learned.feature_verifier import FeatureVerifier, is_feature_verifier
 
-        scorer = shared_classifier(key)
+        if is_feature_verifier(key):
+            scorer = FeatureVerifier.load(key)
+        else:
+            from ifverify.learned.classifier import shared_classifier
+
+            scorer = shared_classifier(key)
     with _LOCK:
         return _LOADED.setdefault(key, scorer)
 
