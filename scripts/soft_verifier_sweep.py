@@ -1,105 +1,107 @@
-"""Train the soft verifier under several settings on the paper's released pairs and compare them on the
-validation split, with the controls (the sweep recorded in docs/fidelity.md).
+"""The sweep behind docs/fidelity.md: the feature verifier's settings compared by 5-fold cross-validation by task on
+the paper's released pairs, with the constraint-shuffle control.
 
-Run from a clone (CPU, about 10-40 minutes a setting on 2 cores):
+Run from a clone (a few minutes on 2 CPU cores; the texts are embedded once):
 
-    python scripts/soft_verifier_sweep.py --out work/sweep [--only NAME ...] [--threads 2]
+    python scripts/soft_verifier_sweep.py [--threads 2] [--json work/sweep.json]
 
-Each setting trains with ``ifverify.learned.training.train`` into ``OUT/NAME`` and is scored on the held-out soft
-pairs (ROC-AUC, balanced accuracy, ECE, tau-b, the constraint-shuffle control) and on the held-out hard pairs.
-The constraint-blind control is the ``blind`` setting; the length-only control is fitted on the training split.
-Results go to ``OUT/results.json`` (one entry per setting, kept across runs) and print as a markdown table.
+Each setting is fitted on four folds of tasks (with its extra pairs added to the training folds only) and scored on
+the soft pairs of the fifth; the ROC-AUC is over all out-of-fold soft pairs, and the shuffle ROC-AUC tells each
+out-of-fold positive's own constraint from another task's.  Prints a markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "third_party" / "verl-if" / "train.parquet"
-BASE = {"max_length": 128, "epochs": 4, "threads": 2, "checkpoint_every": 0, "progress": False}
+ALL = list(range(7))
 SETTINGS: dict[str, dict[str, Any]] = {
-    # the defaults before this sweep: one learning rate for a fresh head and the whole encoder
-    "old-defaults": {"lr": 5e-6, "head_lr": 5e-6, "train_layers": None, "class_balance": False,
-                     "shuffle_negatives": 0, "context_positives": False, "epochs": 3},
-    "head-lr-only": {"lr": 5e-6, "head_lr": 1e-3, "train_layers": None, "class_balance": False,
-                     "shuffle_negatives": 0, "context_positives": False, "epochs": 3},
-    "defaults": {},
-    "head-only": {"train_layers": 0},
-    "no-extra-pairs": {"shuffle_negatives": 0, "context_positives": False},
-    "checker-labels": {"labels": "checker"},
-    "max-length-256": {"max_length": 256},
-    "blind": {"blind": True},
+    "default (soft pairs, 2 shuffle negatives, context positives)": {},
+    "no extra pairs": {"shuffle": 0, "context": False},
+    "1 shuffle negative, context positives": {"shuffle": 1},
+    "all pairs (hard too)": {"kinds": None, "shuffle": 1},
+    "all pairs, checker labels for hard": {"kinds": None, "shuffle": 1, "labels": "checker"},
+    "no class balance": {"balance": False},
+    "cosine only": {"columns": [0]},
+    "lexical only": {"columns": [1, 2, 3]},
+    "no length feature": {"columns": [0, 1, 2, 3, 5, 6]},
+    "length only (a control)": {"columns": [4]},
+    "L2 10": {"l2": 10.0},
 }
-
-
-def evaluate(folder: Path, held_out: list[Any], train_rows: list[Any]) -> dict[str, Any]:
-    from ifverify.learned.classifier import SoftClassifier
-    from ifverify.learned.controls import BLIND_TEXT, evaluate_with_controls
-
-    classifier = SoftClassifier.load(folder, batch_size=32)
-    blind = bool((classifier.metadata.training or {}).get("settings", {}).get("blind"))
-
-    def score(pairs: Any) -> list[float]:
-        return classifier.score_pairs([(BLIND_TEXT, r) if blind else (c, r) for c, r in pairs])
-
-    out: dict[str, Any] = {}
-    for kind in ("soft", "hard"):
-        chosen = [p for p in held_out if p.kind == kind]
-        report = evaluate_with_controls(score, chosen, threshold=classifier.threshold,
-                                        train_pairs=[p for p in train_rows if p.kind == kind])
-        out[kind] = report.to_dict()
-    out["history"] = (classifier.metadata.training or {}).get("history")
-    out["temperature"] = classifier.metadata.temperature
-    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=REPO / "work" / "sweep")
-    parser.add_argument("--only", nargs="*", choices=sorted(SETTINGS))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    from ifverify.learned.pairs import read_pairs, split_pairs
-    from ifverify.learned.training import train
+    import torch
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    results_path = args.out / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.is_file() else {}
-    pairs = read_pairs(DATA)
-    for name in args.only or list(SETTINGS):
-        options = {**BASE, "threads": args.threads, **SETTINGS[name]}
-        started = time.monotonic()
-        report = train(DATA, args.out / name, **options)
-        train_rows, held_out = split_pairs(pairs, options.get("eval_fraction", 0.15), options.get("seed", 0))
-        results[name] = {"settings": options, "seconds": round(time.monotonic() - started, 1),
-                         "best_epoch": report.best_epoch, **evaluate(args.out / name, held_out, train_rows)}
-        results_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        print(row(name, results[name]), flush=True)
-    print(table(results))
+    from ifverify.learned.controls import shuffled_texts
+    from ifverify.learned.feature_verifier import FeatureVerifier, fit_logistic
+    from ifverify.learned.features import pair_features
+    from ifverify.learned.metrics import roc_auc
+    from ifverify.learned.pairs import LabelledPair, checker_labels, extend_pairs, read_pairs
 
+    torch.set_num_threads(args.threads)
+    pseudo = read_pairs(DATA)
+    checked = checker_labels(pseudo)[0]
+    embedder = FeatureVerifier([0.0] * 7, 0.0, [0.0] * 7, [1.0] * 7)
+    memo: dict[tuple[str, str], list[float]] = {}
 
-def cell(value: Any) -> str:
-    return "-" if value is None else f"{value:.3f}"
+    def features(pairs: list[LabelledPair]) -> Any:
+        todo = [(p.constraint_text, p.response) for p in pairs if (p.constraint_text, p.response) not in memo]
+        for (c, r), cos in zip(todo, embedder.cosines(todo) if todo else [], strict=True):
+            memo[(c, r)] = pair_features(c, r, cos)
+        return np.array([memo[(p.constraint_text, p.response)] for p in pairs])
 
+    def fold(pair: LabelledPair) -> int:
+        return int(hashlib.sha256(str(pair.group).encode()).hexdigest(), 16) % 5
 
-def row(name: str, r: dict[str, Any]) -> str:
-    soft, hard = r["soft"], r["hard"]
-    losses = [h["train_loss"] for h in r["history"] or []]
-    return (f"| {name} | {cell(soft['overall']['roc_auc'])} | {cell(soft['overall']['balanced_accuracy'])} | "
-            f"{cell(soft['overall']['ece'])} | {cell(soft['controls']['constraint_shuffle_roc_auc'])} | "
-            f"{cell(hard['overall']['roc_auc'])} | {cell(soft['controls']['length_only_roc_auc'])} | "
-            f"{' → '.join(f'{v:.3f}' for v in losses)} | {r['best_epoch']} | {r['seconds']:.0f} |")
+    results = {}
+    for name, options in SETTINGS.items():
+        kinds = options.get("kinds", ("soft",))
+        columns = options.get("columns", ALL)
+        pairs = checked if options.get("labels") == "checker" else pseudo
+        scores, labels, shuffle_scores, shuffle_labels = [], [], [], []
+        for k in range(5):
+            train = [p for p in pairs if fold(p) != k and (kinds is None or p.kind in kinds)]
+            train = extend_pairs(train, seed=0, shuffle_negatives=options.get("shuffle", 2),
+                                 context_positives=options.get("context", True))
+            x = features(train)[:, columns]
+            y = np.array([p.label for p in train], dtype=float)
+            mean, scale = x.mean(0), x.std(0) + 1e-12
+            weight = (np.where(y == 1, (len(y) - y.sum()) / y.sum(), 1.0) if options.get("balance", True)
+                      else None)
+            w, b = fit_logistic((x - mean) / scale, y, l2=options.get("l2", 1.0), sample_weight=weight)
 
+            def logit(ps: list[LabelledPair]) -> list[float]:
+                return list(((features(ps)[:, columns] - mean) / scale) @ w + b)  # noqa: B023
 
-def table(results: dict[str, Any]) -> str:
-    head = ("| setting | soft ROC-AUC | soft bal. acc. | soft ECE | shuffle ROC-AUC | hard ROC-AUC | length-only "
-            "(soft) | training loss per epoch | best epoch | seconds |\n|---|---|---|---|---|---|---|---|---|---|")
-    return "\n".join([head, *(row(name, r) for name, r in results.items())])
+            held = [p for p in pseudo if fold(p) == k]
+            soft = [p for p in held if p.kind == "soft"]
+            scores += logit(soft)
+            labels += [p.label for p in soft]
+            shuffled = shuffled_texts(held)
+            own = logit([p for p, _ in shuffled])
+            other = logit([LabelledPair(0, text, p.response, 0) for p, text in shuffled])
+            shuffle_scores += own + other
+            shuffle_labels += [1] * len(own) + [0] * len(other)
+        results[name] = {"soft_roc_auc": round(roc_auc(scores, labels) or 0.0, 3),
+                         "shuffle_roc_auc": round(roc_auc(shuffle_scores, shuffle_labels) or 0.0, 3),
+                         "soft_pairs": len(labels)}
+        print(f"| {name} | {results[name]['soft_roc_auc']:.3f} | {results[name]['shuffle_roc_auc']:.3f} |",
+              flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
