@@ -7,6 +7,4 @@ here="$(cd "$(dirname "$0")" && pwd)"
 threads="${THREADS:-1}"
 export HF_HUB_OFFLINE=1 OMP_NUM_THREADS="$threads"
 
-time ifverify rm train "$here/pairs.jsonl" --out "$here/runs/classifier" --epochs 1 --lr 3e-5 --threads "$threads" \
-  --checkpoint-every 0 --no-resume
 time ifverify train --config "$here/smollm2_grpo.yaml"

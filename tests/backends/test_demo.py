@@ -18,14 +18,13 @@ DEMO = REPO / "examples" / "demo"
 CONFIG = DEMO / "smollm2_grpo.yaml"
 
 
-def test_demo__config_names_the_packaged_policy_and_the_classifier_run_sh_trains() -> None:
+def test_demo__config_names_the_packaged_policy_and_the_packaged_soft_verifier() -> None:
     config = load_config(CONFIG)
     assert config.backend == "trl" and config.policy["model"] == PACKAGED_POLICY
-    assert config.reward["classifier"] == str(DEMO / "runs" / "classifier")
+    assert config.reward["classifier"] == "default"
     assert config.trainer["num_generations"] == 5
     script = (DEMO / "run.sh").read_text(encoding="utf-8")
-    assert '--out "$here/runs/classifier"' in script and '"$here/pairs.jsonl"' in script
-    assert '--config "$here/smollm2_grpo.yaml"' in script
+    assert "rm train" not in script and '--config "$here/smollm2_grpo.yaml"' in script
 
 
 def test_demo__curriculum_mixes_hard_and_soft_on_every_level() -> None:
@@ -49,7 +48,7 @@ def test_demo__pairs_are_rm_train_input() -> None:
     assert {p.label for p in pairs} == {0, 1}
 
 
-# -- the demo, shrunk: 1 step per level, 16-token completions, a classifier trained on 24 pairs -------------
+# -- the demo, shrunk: 1 step per level, 16-token completions, the packaged soft verifier -------------------
 @pytest.mark.slow
 def test_demo__runs_end_to_end_with_hard_and_soft_rewards(tmp_path: Path) -> None:
     pytest.importorskip("trl")
@@ -62,19 +61,9 @@ def test_demo__runs_end_to_end_with_hard_and_soft_rewards(tmp_path: Path) -> Non
     except MissingDependencyError as exc:
         pytest.skip(str(exc))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    pairs = tmp_path / "pairs.jsonl"
-    pairs.write_text("".join((DEMO / "pairs.jsonl").read_text(encoding="utf-8").splitlines(True)[:24]),
-                     encoding="utf-8")
-    classifier = tmp_path / "classifier"
-    done = subprocess.run([sys.executable, "-m", "ifverify", "rm", "train", str(pairs), "--out", str(classifier),
-                           "--epochs", "1", "--max-length", "128", "--eval-fraction", "0", "--threads", "1",
-                           "--checkpoint-every", "0"], capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
-
     data = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
     data["curriculum"]["data"] = str((DEMO / data["curriculum"]["data"]).resolve())
     data["curriculum"]["steps_per_level"] = 1
-    data["reward"]["classifier"] = str(classifier)
     data["generation"]["max_completion_length"] = 16
     data["trainer"]["output_dir"] = str(tmp_path / "grpo")
     config = tmp_path / "demo.yaml"
@@ -90,7 +79,7 @@ def test_demo__runs_end_to_end_with_hard_and_soft_rewards(tmp_path: Path) -> Non
     for step in summary["steps"]:
         assert 0.0 <= step["reward"] <= 1.0 and 0 < step["completion_length"] <= 16
     scored = {cid for step in summary["steps"] for cid in step["pass_rates"]}
-    assert any(cid.startswith("soft.") for cid in scored), scored  # the classifier gave soft verdicts
+    assert any(cid.startswith("soft.") for cid in scored), scored  # the soft verifier gave soft verdicts
     assert any(not cid.startswith("soft.") for cid in scored), scored  # and the checkers hard ones
     assert "reward per stage (first step -> last step, mean):" in done.stdout
     assert not list((tmp_path / "grpo").glob("checkpoint-*"))  # the demo's save_strategy: "no"
