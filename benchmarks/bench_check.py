@@ -109,7 +109,7 @@ def ours_workers_warm(rows: list[dict[str, Any]], mode: str, workers: int, repea
     The pool is started and used once untimed; each task then clears its worker's memos and builds
     its constraints afresh, so nothing computed is reused between passes (or between tasks).
     """
-    from ifverify.check_cmd import chunk_size, worker_pool
+    from ifverify.cli.check import chunk_size, worker_pool
 
     size = chunk_size(len(rows), workers)
     tasks = [(rows[i : i + size], mode) for i in range(0, len(rows), size)]

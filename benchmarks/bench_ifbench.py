@@ -58,11 +58,12 @@ def _tagger() -> bool:
 
 
 def ours(rows: list[dict[str, Any]]) -> Callable[[], list[tuple[list[bool], list[bool]]]]:
+    from ifverify_ifbench.words import _syllables
+
     from ifverify.constraints.registry import default_registry
     from ifverify.rewards.evaluate import evaluate_row
     from ifverify.rewards.rows import ConstraintCache
     from ifverify.verifiers import text
-    from ifverify_ifbench.words import _syllables
 
     def run() -> list[tuple[list[bool], list[bool]]]:
         # Cold per run: no built constraint and no memoised sentence split survives from the last run.

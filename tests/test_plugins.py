@@ -25,7 +25,6 @@ import pytest
 from ifverify.constraints.base import Alias, Constraint, HardConstraint
 from ifverify.constraints.plugins import (
     GROUP,
-    CompatibilityPack,
     LoadedPlugin,
     Plugin,
     PluginLoadError,

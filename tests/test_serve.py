@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from ifverify import serve as serve_module
+from ifverify.cli.serve import serve
 from ifverify.rewards.reward import Reward
 from ifverify.serve import RewardServer
-from ifverify.serve_cmd import serve
 
 NO_COMMA = json.dumps([{"id": "punctuation.no_comma", "params": {}}])
 TWO = json.dumps([{"id": "punctuation.no_comma", "params": {}},

@@ -156,7 +156,8 @@ def row_pairs(number: int, raw: Mapping[str, Any], registry: Registry, stem: str
         if not isinstance(raw.get(name), str):
             raise ValueError(f"{name}: expected a string, got {_show(raw.get(name))}")
     ids, texts, kwargs = _lists(raw)
-    specs = [_spec(cid, text, kw, registry, f"[{i}]") for i, (cid, text, kw) in enumerate(zip(ids, texts, kwargs))]
+    specs = [_spec(cid, text, kw, registry, f"[{i}]")
+             for i, (cid, text, kw) in enumerate(zip(ids, texts, kwargs, strict=True))]
     last, level = specs[-1], len(specs)
     seed_id = f"{stem}-{number:05d}"
     common = {"seed_id": seed_id, "level": level, "constraint": last, "constraint_id": last["id"],

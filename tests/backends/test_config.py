@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from ifverify.backends.config import ConfigError, load_config
 from ifverify.backends.dispatch import grpo_kwargs, plan
-from ifverify.train_cmd import train
+from ifverify.cli.train import train
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "examples" / "configs"
@@ -243,7 +243,7 @@ def test_dry_run_imports_neither_torch_nor_trl() -> None:
     script = textwrap.dedent(f"""
         import sys, click
         from click.testing import CliRunner
-        from ifverify.train_cmd import train
+        from ifverify.cli.train import train
         group = click.Group(); group.add_command(train)
         for name in ("trl", "openrlhf", "verl"):
             result = CliRunner().invoke(group, ["train", "--config", {str(CONFIGS)!r} + f"/{{name}}.yaml",

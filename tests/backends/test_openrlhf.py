@@ -31,7 +31,7 @@ from ifverify.backends.openrlhf import (
     strip_special_tokens,
     write_openrlhf_jsonl,
 )
-from ifverify.backends_cmd import openrlhf as openrlhf_cli
+from ifverify.cli.backends import openrlhf as openrlhf_cli
 
 NO_COMMA = json.dumps([{"id": "punctuation.no_comma", "params": {}}])
 TWO = json.dumps([{"id": "punctuation.no_comma", "params": {}},

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from ifverify.backends.config import PACKAGED_POLICY, ConfigError, load_config, policy_kind
 from ifverify.backends.dispatch import describe_policy, plan, render_summary, train_summary, write_summary
-from ifverify.train_cmd import train
+from ifverify.cli.train import train
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -338,7 +338,7 @@ def cli(*args: str) -> Any:
     import click
     from click.testing import CliRunner
 
-    from ifverify.train_cmd import train
+    from ifverify.cli.train import train
 
     group = click.Group()
     group.add_command(train)
@@ -348,7 +348,7 @@ def cli(*args: str) -> Any:
 DRY_RUN = """
 import sys, click
 from click.testing import CliRunner
-from ifverify.train_cmd import train
+from ifverify.cli.train import train
 group = click.Group(); group.add_command(train)
 result = CliRunner().invoke(group, ["train", "--config", sys.argv[1], "--dry-run", "--resume"])
 print(result.output)

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from ifverify.cli import cli
+from ifverify.cli.data import data
 from ifverify.constraints.base import SoftConstraint
 from ifverify.constraints.registry import Registry, default_registry
 from ifverify.data.curriculum import (
@@ -30,7 +31,6 @@ from ifverify.data.curriculum import (
     read_seeds,
     write_rows,
 )
-from ifverify.data_cmd import data
 from ifverify.rewards.reward import Reward
 
 ROW_KEYS = ["id", "seed_id", "level", "seed", "prompt", "constraints"]

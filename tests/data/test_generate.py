@@ -16,10 +16,10 @@ import pytest
 from _tiny_models import tiny_model_and_tokenizer
 from click.testing import CliRunner
 
+from ifverify.cli.data import data
 from ifverify.data.curriculum import build_curriculum, load_bundled_seeds, write_rows
 from ifverify.data.generate import Failure, Generator, LocalGenerator, generate_file, plan_jobs
 from ifverify.data.openai_chat import OpenAIChatGenerator, chat_url, parse_retry_after
-from ifverify.data_cmd import data
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")

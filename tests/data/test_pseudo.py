@@ -15,11 +15,11 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from ifverify.cli.labels import pseudo_label as pseudo_label_cmd
+from ifverify.cli.labels import validate_labels as validate_labels_cmd
 from ifverify.constraints.base import SoftConstraint
 from ifverify.constraints.registry import Registry, builtin_types, default_registry
 from ifverify.data.pseudo import pseudo_label, pseudo_label_file, validate_labels, write_jsonl
-from ifverify.data.pseudo_cmd import pseudo_label as pseudo_label_cmd
-from ifverify.data.pseudo_cmd import validate_labels as validate_labels_cmd
 
 NO_COMMA = {"id": "punctuation.no_comma", "params": {}}
 FEW_WORDS = {"id": "length.words", "params": {"relation": "less than", "num_words": 8}}

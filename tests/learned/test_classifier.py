@@ -269,7 +269,7 @@ def test_shared_classifier__one_instance_per_path_device_and_max_length(tiny_dir
 
 
 def test_import__does_not_import_torch_or_transformers() -> None:
-    code = ("import sys, ifverify.learned.classifier, ifverify.learned.training, ifverify.rm_cmd; "
+    code = ("import sys, ifverify.learned.classifier, ifverify.learned.training, ifverify.cli.rm; "
             "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

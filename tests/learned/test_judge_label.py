@@ -12,7 +12,7 @@ import pytest
 from _judge_support import RecordingHandler, expected_p_yes, running, yes_no_model
 from click.testing import CliRunner
 
-from ifverify.data_cmd import data
+from ifverify.cli.data import data
 from ifverify.learned.training import read_pairs
 
 YES = {"Yes": 3.0, "No": 1.0}

@@ -19,6 +19,7 @@ pytest.importorskip("transformers")
 
 from test_classifier import build_tiny_model  # noqa: E402
 
+from ifverify.cli.rm import rm  # noqa: E402
 from ifverify.learned.classifier import METADATA_FILE, SoftClassifier  # noqa: E402
 from ifverify.learned.training import (  # noqa: E402
     DataError,
@@ -32,7 +33,6 @@ from ifverify.learned.training import (  # noqa: E402
     split_pairs,
     train,
 )
-from ifverify.rm_cmd import rm  # noqa: E402
 
 TOPICS = {"animals": ["cat", "dog"], "colours": ["blue", "red", "green"], "nature": ["sun", "moon", "tree", "river"]}
 

@@ -108,14 +108,14 @@ def plugins(as_json: bool) -> None:
 
 
 def _add_commands() -> None:
-    from ifverify.backends_cmd import openrlhf
-    from ifverify.check_cmd import check
-    from ifverify.data.pseudo_cmd import import_pairs, pseudo_label, validate_labels
-    from ifverify.data_cmd import data
+    from ifverify.cli.backends import openrlhf
+    from ifverify.cli.check import check
+    from ifverify.cli.data import data
+    from ifverify.cli.labels import import_pairs, pseudo_label, validate_labels
+    from ifverify.cli.rm import rm
+    from ifverify.cli.serve import serve
+    from ifverify.cli.train import train
     from ifverify.learned.judge_server import serve_judge
-    from ifverify.rm_cmd import rm
-    from ifverify.serve_cmd import serve
-    from ifverify.train_cmd import train
 
     cli.add_command(check)
     cli.add_command(rm)
