@@ -240,7 +240,12 @@ def test_start_verb__ifbench_semantics_without_tagger_data_names_what_to_install
 @pytest.mark.parametrize("probe", read_jsonl("probe_cases.jsonl"), ids=lambda p: p["instruction_id"])
 def test_probe_cases__official_verdict_or_false_where_ifbench_crashes(probe: dict[str, Any]) -> None:
     if probe["instruction_id"] == "words:start_verb" and not tagger_installed():
-        pytest.skip("ifbench semantics of words:start_verb needs NLTK's tagger data")
+        # Without NLTK's tagger data the ifbench semantics is refused with a clear error, never guessed.
+        from ifverify_ifbench._tagging import MissingDataError
+
+        with pytest.raises(MissingDataError, match="averaged_perceptron_tagger_eng"):
+            _build(probe["instruction_id"], probe["kwargs"])
+        return
     expected = probe["official_check_following"] if not probe["official_crash"] else False
     assert _build(probe["instruction_id"], probe["kwargs"]).check(probe["response"]) is expected
 
