@@ -21,15 +21,7 @@ from ifverify.learned.controls import BLIND_TEXT
 from ifverify.learned.feature_verifier import FeatureVerifier, fit_logistic
 from ifverify.learned.features import pair_features
 from ifverify.learned.metrics import evaluate_scores, fit_temperature
-from ifverify.learned.pairs import (
-    DataError,
-    LabelledPair,
-    checker_labels,
-    data_digest,
-    extend_pairs,
-    read_pairs,
-    split_pairs,
-)
+from ifverify.learned.pairs import LabelledPair, data_digest, prepare_pairs
 
 
 @dataclass
@@ -60,22 +52,13 @@ def train_features(data_path: str | Path, out_dir: str | Path, *, kinds: tuple[s
                    context_positives: bool = True, blind: bool = False, l2: float = 1.0,
                    max_length: int = 256, class_balance: bool = True) -> FeatureTrainReport:
     """Fit, calibrate on the validation split, evaluate and save a feature verifier to ``out_dir``."""
-    if labels not in ("pseudo", "checker"):
-        raise ValueError(f"labels must be 'pseudo' or 'checker', got {labels!r}")
     if not 0 <= eval_fraction < 1 or l2 < 0 or max_length < 4:
         raise ValueError(f"need 0 <= eval_fraction < 1, l2 >= 0 and max_length >= 4; got {eval_fraction!r}, "
                          f"{l2!r}, {max_length!r}")
     started = time.monotonic()
-    pairs = read_pairs(data_path)
-    relabelled = 0
-    if labels == "checker":
-        pairs, relabelled = checker_labels(pairs)
-    train_rows, eval_rows = split_pairs(pairs, eval_fraction, seed)
-    train_rows = [p for p in train_rows if kinds is None or (p.kind or "soft") in kinds]
-    if len({p.label for p in train_rows}) < 2:
-        raise DataError(f"{data_path}: the training split needs positives and negatives of kind {kinds}")
-    train_rows = extend_pairs(train_rows, seed=seed, shuffle_negatives=shuffle_negatives,
-                              context_positives=context_positives)
+    prepared = prepare_pairs(data_path, labels=labels, eval_fraction=eval_fraction, seed=seed,
+                             shuffle_negatives=shuffle_negatives, context_positives=context_positives, kinds=kinds)
+    train_rows, eval_rows, relabelled = prepared.train, prepared.held_out, prepared.relabelled
     if blind:
         train_rows = [replace(p, constraint_text=BLIND_TEXT) for p in train_rows]
         eval_rows = [replace(p, constraint_text=BLIND_TEXT) for p in eval_rows]

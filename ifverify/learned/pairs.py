@@ -218,3 +218,37 @@ def _paper_pairs(path: str | Path) -> list[LabelledPair]:
     if not out:
         raise DataError(f"{path}: no labelled pairs")
     return out
+
+
+@dataclass
+class PreparedPairs:
+    """The pairs a trainer uses: the training split (extended), the held-out split, and counts."""
+
+    all_pairs: list[LabelledPair]
+    train: list[LabelledPair]
+    held_out: list[LabelledPair]
+    relabelled: int
+
+
+def prepare_pairs(data_path: str | Path, *, labels: str = "pseudo", eval_fraction: float, seed: int,
+                  shuffle_negatives: int, context_positives: bool,
+                  kinds: tuple[str, ...] | None = None) -> PreparedPairs:
+    """Read, optionally relabel (``labels="checker"``), split by task, keep the training ``kinds`` and add the extra
+    pairs to the training split; a training split without both labels is a :class:`DataError`."""
+    if labels not in ("pseudo", "checker"):
+        raise ValueError(f"labels must be 'pseudo' or 'checker', got {labels!r}")
+    pairs = read_pairs(data_path)
+    relabelled = 0
+    if labels == "checker":
+        pairs, relabelled = checker_labels(pairs)
+    train_rows, held_out = split_pairs(pairs, eval_fraction, seed)
+    if not train_rows:
+        raise DataError(f"{data_path}: all {len(pairs)} pairs fell in the held-out split; lower eval_fraction")
+    if kinds is not None:
+        train_rows = [p for p in train_rows if (p.kind or "soft") in kinds]
+        if len({p.label for p in train_rows}) < 2:
+            raise DataError(f"{data_path}: the training split needs positives and negatives of kind "
+                            f"{', '.join(kinds)}")
+    train_rows = extend_pairs(train_rows, seed=seed, shuffle_negatives=shuffle_negatives,
+                              context_positives=context_positives)
+    return PreparedPairs(pairs, train_rows, held_out, relabelled)

@@ -52,9 +52,8 @@ from ifverify.learned.metrics import (
 from ifverify.learned.pairs import (
     DataError,
     LabelledPair,
-    checker_labels,
     data_digest,
-    extend_pairs,
+    prepare_pairs,
     read_pairs,
     split_pairs,
 )
@@ -131,21 +130,14 @@ def train(data_path: str | Path, out_dir: str | Path, *, base: str | Path | None
     _check_arguments(epochs=epochs, batch_size=batch_size, checkpoint_every=checkpoint_every,
                      keep_checkpoints=keep_checkpoints, patience=patience, lr=lr, eval_fraction=eval_fraction,
                      warmup_fraction=warmup_fraction)
-    if labels not in ("pseudo", "checker"):
-        raise ValueError(f"labels must be 'pseudo' or 'checker', got {labels!r}")
     if head_lr <= 0 or shuffle_negatives < 0 or (train_layers is not None and train_layers < 0):
         raise ValueError(f"need head_lr > 0, shuffle_negatives >= 0, train_layers >= 0 or None; got "
                          f"head_lr={head_lr!r}, shuffle_negatives={shuffle_negatives!r}, train_layers={train_layers!r}")
     started = time.monotonic()
-    pairs = read_pairs(data_path)
-    relabelled = 0
-    if labels == "checker":
-        pairs, relabelled = checker_labels(pairs)
-    train_rows, eval_rows = split_pairs(pairs, eval_fraction, seed)
-    if not train_rows:
-        raise DataError(f"{data_path}: all {len(pairs)} pairs fell in the held-out split; lower eval_fraction")
-    train_rows = extend_pairs(train_rows, seed=seed, shuffle_negatives=shuffle_negatives,
-                              context_positives=context_positives)
+    prepared = prepare_pairs(data_path, labels=labels, eval_fraction=eval_fraction, seed=seed,
+                             shuffle_negatives=shuffle_negatives, context_positives=context_positives)
+    pairs, train_rows, eval_rows, relabelled = (prepared.all_pairs, prepared.train, prepared.held_out,
+                                                prepared.relabelled)
     if blind:
         train_rows = [replace(p, constraint_text=BLIND_TEXT) for p in train_rows]
         eval_rows = [replace(p, constraint_text=BLIND_TEXT) for p in eval_rows]
