@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -44,7 +44,9 @@ class IFBenchAlias(Alias):
     """An IFBench instruction id: its params are IFBench's kwargs, and ``semantics`` defaults to ``ifbench``."""
 
     def to_native(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        native = super().to_native(params)
+        # A null counts as absent everywhere; IFBench's rows carry ~40 kwargs, nearly all null: drop them
+        # before they are mapped and validated one by one.
+        native = super().to_native({key: value for key, value in params.items() if value is not None})
         if native.get("semantics") is None:
             native["semantics"] = IFBENCH
         return native
@@ -131,6 +133,14 @@ def sentences(text: str) -> tuple[str, ...]:
     return _text.sentences(text)
 
 
+def iter_sentences(text: str) -> Iterator[str]:
+    """``sentences(text)`` one at a time, so a check that fails on an early sentence stops splitting there
+    (loose mode tries up to eight variants of a response, most of which fail)."""
+    if text.strip():
+        for start, stop in _tokenize.sentence_spans(text):
+            yield text[start:stop]
+
+
 def nth_sentence(text: str, n: int) -> str | None:
     """``sentences(text)[n - 1]``, or None when there are fewer than ``n``; stops splitting at the n-th."""
     if not text.strip():
@@ -144,6 +154,31 @@ def nth_sentence(text: str, n: int) -> str | None:
 def word_tokens(text: str) -> list[str]:
     """``nltk.word_tokenize(text)``: Punkt sentences, each split by the Treebank-style tokenizer."""
     return _text.word_tokens(text)
+
+
+def lazy_word_tokens(text: str) -> Iterator[str]:
+    """``word_tokens(text)`` one sentence at a time, so a check that decides early stops splitting early."""
+    for sentence in iter_sentences(text):
+        yield from _tokenize.treebank_words(sentence)
+
+
+def end_tokens(text: str, head: int, tail: int) -> tuple[list[str], list[str]]:
+    """At least the first ``head`` and the last ``tail`` of ``word_tokens(text)`` (fewer only when the text has
+    fewer), tokenizing only the sentences at either end; both are the whole list when the ends meet."""
+    found = sentences(text)
+    first: list[str] = []
+    used = 0
+    while len(first) < head and used < len(found):
+        first += _tokenize.treebank_words(found[used])
+        used += 1
+    last: list[str] = []
+    back = len(found)
+    while len(last) < tail and back > used:
+        back -= 1
+        last[:0] = _tokenize.treebank_words(found[back])
+    if back == used:  # the ends met: every sentence is tokenized
+        first = last = first + last
+    return first, last
 
 
 def alnum_tokens(text: str) -> list[str]:

@@ -15,6 +15,7 @@ from ifverify_ifbench._base import (
     IFBenchConstraint,
     OffenderCheck,
     count_words,
+    lazy_word_tokens,
     plural,
     schema,
     strip_punct,
@@ -177,7 +178,16 @@ class Pronouns(IFBenchConstraint):
         return sum(1 for token in word_tokens(text.replace("/", " ").lower()) if token in _PRONOUNS)
 
     def check_ifbench(self, text: str) -> bool:
-        return self._count(text) >= self.params["N"]
+        # _count(text) >= N, deciding at the N-th pronoun rather than after tokenizing the whole text.
+        need, found = self.params["N"], 0
+        if found >= need:
+            return True
+        for token in lazy_word_tokens(text.replace("/", " ").lower()):
+            if token in _PRONOUNS:
+                found += 1
+                if found >= need:
+                    return True
+        return False
 
     def observe(self, text: str) -> str:
         return plural(self._count(text), "pronoun")

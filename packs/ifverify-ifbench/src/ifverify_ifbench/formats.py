@@ -15,10 +15,11 @@ from ifverify_ifbench._base import (
     IFBenchAlias,
     IFBenchConstraint,
     OffenderCheck,
+    iter_sentences,
+    lazy_word_tokens,
     plural,
     schema,
     sentences,
-    word_tokens,
 )
 
 
@@ -42,17 +43,20 @@ class Emoji(OffenderCheck):
     def _bad(self, text: str) -> int | None:
         from emoji import is_emoji
 
-        found = sentences(text)
-        for i, sentence in enumerate(found):
+        found = iter_sentences(text)  # one sentence ahead at most: the first offender stops the splitting
+        sentence, i = next(found, None), 0
+        while sentence is not None:
+            after = next(found, None)
             stripped = sentence.translate(DELETE_PUNCT).strip()
             if not stripped:
                 return i + 1
             if not is_emoji(stripped[-1]) and not is_emoji(stripped[-2] if len(stripped) > 1 else stripped[-1]):
-                if i == len(found) - 1:
+                if after is None:
                     return i + 1
-                following = found[i + 1].translate(DELETE_PUNCT).strip()
+                following = after.translate(DELETE_PUNCT).strip()
                 if not following or not is_emoji(following[0]):
                     return i + 1
+            sentence, i = after, i + 1
         return None
 
 
@@ -402,7 +406,7 @@ class TitleCase(OffenderCheck):
 
     @staticmethod
     def _bad(text: str) -> str | None:
-        for word in word_tokens(text):
+        for word in lazy_word_tokens(text):  # the first offender ends the search (and the tokenizing)
             if not word or not word[0].isalpha():
                 continue
             if len(word) == 1:

@@ -5,18 +5,25 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 from importlib import resources
+from itertools import islice
 from typing import Any
+
+import numpy as np
 
 from ifverify_ifbench._base import (
     PERCENT,
     TEXT,
     IFBenchAlias,
     IFBenchConstraint,
+    iter_sentences,
     plural,
     schema,
     sentences,
     words,
 )
+
+#: Texts at least this long count their character trigrams in numpy (shorter: a set of slices).
+_NUMPY_FROM = 128
 
 
 class Overlap(IFBenchConstraint):
@@ -47,17 +54,33 @@ class Overlap(IFBenchConstraint):
         """Character trigrams as 3-character strings (equal exactly when nltk.ngrams' tuples are)."""
         return {text[i:i + 3] for i in range(len(text) - 2)}
 
+    @staticmethod
+    def _char_codes(text: str) -> np.ndarray:
+        """The distinct character trigrams, sorted, each packed into one integer (three 21-bit code points,
+        lone surrogates included): one trigram per code exactly as with :meth:`_char_grams`."""
+        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+        codes = (points[:-2] << 42) | (points[1:-1] << 21) | points[2:]
+        codes.sort()
+        return codes[np.concatenate(([True], codes[1:] != codes[:-1]))] if codes.size else codes
+
     def _prepare(self) -> None:
         self._native = self.params["semantics"] == "native"
         ref = self.params["reference_text"]
         # The reference's trigrams, computed once per instance rather than once per text.
         self._ref_grams: set[Any] = self._grams(words(ref.lower())) if self._native else self._char_grams(ref)
+        self._ref_codes = self._char_codes(ref)  # the same trigrams, for long texts (see _share)
 
     def _share(self, text: str) -> float | None:
-        grams: set[Any] = self._grams(words(text.lower())) if self._native else self._char_grams(text)
-        if not grams:
-            return None
-        return len(grams & self._ref_grams) / len(grams)
+        if self._native:
+            grams: set[Any] = self._grams(words(text.lower()))
+            total, shared = len(grams), len(grams & self._ref_grams)
+        elif len(text) < _NUMPY_FROM:
+            grams = self._char_grams(text)
+            total, shared = len(grams), len(grams & self._ref_grams)
+        else:  # the same two counts, about ten times faster on a response of a few thousand characters
+            codes = self._char_codes(text)
+            total, shared = codes.size, np.intersect1d(codes, self._ref_codes, assume_unique=True).size
+        return shared / total if total else None
 
     def _within(self, share: float | None) -> bool:
         pct = self.params["percentage"]
@@ -142,7 +165,7 @@ class SentenceWords(IFBenchConstraint):
         return len(found) == 3 and len({len(s.strip()) for s in found}) == 1
 
     def check_ifbench(self, text: str) -> bool:
-        return self._same_length(sentences(text))
+        return self._same_length(tuple(islice(iter_sentences(text), 4)))  # a 4th sentence already fails
 
     def check_native(self, text: str) -> bool:
         found = sentences(text)
@@ -185,8 +208,7 @@ class StopWords(IFBenchConstraint):
         found = words(text)
         if not found:
             return None
-        listed = stopwords()
-        return sum(1 for w in found if w.lower() in listed) / len(found) * 100
+        return sum(map(stopwords().__contains__, map(str.lower, found))) / len(found) * 100
 
     def check_ifbench(self, text: str) -> bool:
         share = self._share(text)

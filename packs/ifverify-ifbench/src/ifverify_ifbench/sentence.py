@@ -15,6 +15,7 @@ from ifverify_ifbench._base import (
     IFBenchAlias,
     IFBenchConstraint,
     TwoSentences,
+    iter_sentences,
     nth_sentence,
     plural,
     schema,
@@ -49,8 +50,13 @@ class AlliterationIncrement(TwoSentences):
     templates = ("Give each sentence a longer run of alliterative words than the sentence before.",)
 
     def check_ifbench(self, text: str) -> bool:
-        scores = [_alliteration(s) for s in sentences(text)]
-        return all(a < b for a, b in pairwise([-1, *scores]))
+        previous = -1
+        for sentence in iter_sentences(text):  # stops at the first score that does not grow
+            score = _alliteration(sentence)
+            if score <= previous:
+                return False
+            previous = score
+        return True
 
     def observe(self, text: str) -> str:
         return "alliteration scores: " + " ".join(str(_alliteration(s)) for s in sentences(text)[:12])
@@ -78,9 +84,13 @@ class Increment(TwoSentences):
         return {"small_n": rng.randint(1, 5)}
 
     def check_ifbench(self, text: str) -> bool:
-        counts = [_sentence_words(s) for s in sentences(text)]
-        step = self.params["small_n"]
-        return bool(counts) and all(b == a + step for a, b in pairwise(counts))
+        step, previous = self.params["small_n"], None
+        for sentence in iter_sentences(text):  # stops at the first count off the step
+            count = _sentence_words(sentence)
+            if previous is not None and count != previous + step:
+                return False
+            previous = count
+        return previous is not None
 
     def observe(self, text: str) -> str:
         return "words per sentence: " + " ".join(str(_sentence_words(s)) for s in sentences(text)[:12])
@@ -100,8 +110,11 @@ class Keyword(IFBenchConstraint):
 
     def _prepare(self) -> None:
         self._pattern = re.compile(rf"\b{re.escape(self.params['word'])}\b", re.IGNORECASE)
+        self._anywhere = re.compile(re.escape(self.params["word"]), re.IGNORECASE)
 
     def check_ifbench(self, text: str) -> bool:
+        if self._anywhere.search(text) is None:  # then no sentence of the text holds it: no need to split
+            return False
         sentence = nth_sentence(text, self.params["N"])
         return sentence is not None and self._pattern.search(sentence) is not None
 

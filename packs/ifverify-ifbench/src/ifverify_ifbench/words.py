@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import string
 from collections import Counter
+from collections.abc import Iterator
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
@@ -21,10 +22,11 @@ from ifverify_ifbench._base import (
     OffenderCheck,
     TwoSentences,
     alnum_tokens,
+    end_tokens,
+    iter_sentences,
     nth_sentence,
     plural,
     schema,
-    sentences,
     strip_punct,
     word_tokens,
 )
@@ -104,9 +106,9 @@ class KeywordsSpecificPosition(IFBenchConstraint):
         return f"word there: {self._word(text)!r}"
 
 
-def _sentence_ends(text: str) -> list[tuple[list[str], list[str]]]:
-    found = sentences(text)
-    return [(a.rstrip(PUNCT_SPACE).split(), b.lstrip(PUNCT_SPACE).split()) for a, b in pairwise(found)]
+def _sentence_ends(text: str) -> Iterator[tuple[list[str], list[str]]]:
+    """Lazily, for each pair of consecutive sentences, the first's words and the second's."""
+    return ((a.rstrip(PUNCT_SPACE).split(), b.lstrip(PUNCT_SPACE).split()) for a, b in pairwise(iter_sentences(text)))
 
 
 class LastFirst(TwoSentences):
@@ -290,12 +292,14 @@ class WordsPosition(IFBenchConstraint):
         return {"keyword": rng.choice(["river", "lantern", "echo"])}
 
     def check_ifbench(self, text: str) -> bool:
-        tokens, key = word_tokens(text), self.params["keyword"].strip().lower()
-        if len(tokens) < 2:
+        # Only tokens[1] and tokens[-3:] matter: tokenize the sentences at either end (see end_tokens).
+        first, last = end_tokens(text, 2, 3)
+        key = self.params["keyword"].strip().lower()
+        if len(first) < 2:
             return False
-        if tokens[-1] in PUNCT:
-            return len(tokens) >= 3 and tokens[1].lower() == tokens[-3].lower() == key
-        return tokens[1].lower() == tokens[-2].lower() == key
+        if last[-1] in PUNCT:
+            return len(last) >= 3 and first[1].lower() == last[-3].lower() == key
+        return first[1].lower() == last[-2].lower() == key
 
     def check_native(self, text: str) -> bool:
         tokens, key = alnum_tokens(text), self.params["keyword"].strip().lower()
