@@ -217,7 +217,8 @@ def score_samples(reward: Reward, samples: Sequence[tuple[Any, Any, dict[str, An
     if todo:
         keys = sorted({key for _, _, columns in todo for key in columns})
         try:
-            scored = reward.score_batch(completions=[text for _, text, _ in todo],
+            scored = reward.score_batch(prompts=[samples[i][1] for i, _, _ in todo],
+                                        completions=[text for _, text, _ in todo],
                                         **{key: [columns.get(key) for _, _, columns in todo] for key in keys})
         except Exception as exc:  # a configuration problem of the batch: every sample fails, nothing raises
             scored = [SampleResult(None, [], f"{type(exc).__name__}: {exc}")] * len(todo)

@@ -34,26 +34,28 @@ def _evaluate_chunk(args: tuple[Sequence[tuple[int, dict[str, Any]]], str, bool,
     With a classifier, every soft pair of the chunk is scored in one batched call first.
     """
     global _WORKER_CACHE
-    from ifverify.rewards.evaluate import soft_pairs
+    from ifverify.rewards.evaluate import soft_queries
     from ifverify.rewards.rows import ConstraintCache
 
     rows, mode, detail, classifier_path = args
     if _WORKER_CACHE is None:
         _WORKER_CACHE = ConstraintCache()
-    scores: dict[tuple[str, str], float] | None = None
+    scores: dict[tuple[str, str, str | None], float] | None = None
     threshold = 0.5
     if classifier_path:
         from ifverify.learned.scorers import load_scorer, threshold_of
 
         classifier = load_scorer(classifier_path)
-        pairs = soft_pairs((row for _, row in rows), _WORKER_CACHE)
-        scores = dict(zip(pairs, classifier.score_pairs(pairs), strict=True))
+        from ifverify.rewards.soft import score_queries
+
+        queries = soft_queries((row for _, row in rows), _WORKER_CACHE)
+        scores = dict(zip(queries, score_queries(classifier, queries), strict=True))
         threshold = threshold_of(classifier)
     return [_evaluate_one(row, line, mode, detail, scores, threshold) for line, row in rows]
 
 
 def _evaluate_one(row: dict[str, Any], line: int, mode: str, detail: bool,
-                  scores: dict[tuple[str, str], float] | None, threshold: float) -> dict[str, Any]:
+                  scores: dict[tuple[str, str, str | None], float] | None, threshold: float) -> dict[str, Any]:
     """One row's record; a failure while checking it (a pattern over its time budget, a checker bug)
     is that row's error record, never the end of the run."""
     from ifverify.rewards.evaluate import evaluate_row

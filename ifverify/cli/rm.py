@@ -70,7 +70,8 @@ def _echo_epoch(record: dict[str, Any]) -> None:
 @click.option("--train-layers", default="3", show_default=True, metavar="N|all",
               help="Fine-tune the top N encoder layers (0: the head only; all: every weight).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--max-length", type=click.IntRange(min=4), default=256, show_default=True)
+@click.option("--max-length", type=click.IntRange(min=8), default=None,
+              help="Tokens per input (default 256 for cross-encoder; 128 per chunk for features).")
 @click.option("--eval-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.15, show_default=True,
               help="Share of tasks (seed_id groups) held out for validation, early stopping and the temperature.")
 @click.option("--patience", type=click.IntRange(min=1), default=2, show_default=True,
@@ -81,13 +82,17 @@ def _echo_epoch(record: dict[str, Any]) -> None:
               help="checker: relabel hard pairs with their checker's verdict.")
 @click.option("--shuffle-negatives", type=click.IntRange(min=0), default=None,
               help="Per soft positive, pairs of its response with other tasks' soft constraints, labelled 0 "
-                   "(default 1 for cross-encoder, 2 for features).")
-@click.option("--context-positives/--no-context-positives", default=True, show_default=True,
-              help="Pair each response with the soft constraints among its task's other constraints, labelled 1.")
+                   "(default 1 for cross-encoder, 0 for features).")
+@click.option("--context-positives/--no-context-positives", default=None,
+              help="Pair each response with the soft constraints among its task's other constraints, labelled 1 "
+                   "(default on for cross-encoder, off for features).")
+@click.option("--components", type=click.IntRange(min=0), default=16, show_default=True,
+              help="features: principal components of the constraint embedding, a prior per kind of constraint.")
 @click.option("--blind", is_flag=True, help="Replace every constraint text by a fixed string (the blind control).")
 @click.option("--model-type", type=click.Choice(["cross-encoder", "features"]), default="cross-encoder",
               show_default=True, help="cross-encoder: fine-tune the encoder on (constraint, response); features: "
-              "logistic regression over the frozen encoder's cosine and word overlap (the default verifier).")
+              "logistic regression over the frozen encoder's similarities and word overlap, reading the prompt "
+              "when pairs carry one (the default verifier).")
 @click.option("--kinds", type=click.Choice(["soft", "all"]), default="soft", show_default=True,
               help="features: train on the soft pairs only, or on every pair.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -99,9 +104,9 @@ def _echo_epoch(record: dict[str, Any]) -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def train_cmd(data: str, out_dir: str, base: str | None, epochs: int, lr: float, head_lr: float, train_layers: str,
-              batch_size: int, max_length: int, eval_fraction: float, patience: int, class_balance: bool,
-              labels: str, shuffle_negatives: int | None, context_positives: bool, blind: bool, model_type: str,
-              kinds: str, seed: int,
+              batch_size: int, max_length: int | None, eval_fraction: float, patience: int, class_balance: bool,
+              labels: str, shuffle_negatives: int | None, context_positives: bool | None, components: int,
+              blind: bool, model_type: str, kinds: str, seed: int,
               checkpoint_every: int, no_resume: bool, threads: int | None, device: str | None,
               progress: bool | None, fmt: str) -> None:
     """Train a classifier on DATA (JSONL: constraint_text, response, label) with binary cross-entropy.
@@ -110,12 +115,15 @@ def train_cmd(data: str, out_dir: str, base: str | None, epochs: int, lr: float,
     """
     if model_type == "features":
         _train_features(data, out_dir, eval_fraction=eval_fraction, seed=seed, labels=labels,
-                        shuffle_negatives=2 if shuffle_negatives is None else shuffle_negatives,
-                        context_positives=context_positives, blind=blind, kinds=kinds, max_length=max_length,
-                        fmt=fmt)
+                        shuffle_negatives=shuffle_negatives or 0, context_positives=bool(context_positives),
+                        blind=blind, kinds=kinds, components=components,
+                        max_length=max_length or 128, fmt=fmt)
         return
     if shuffle_negatives is None:
         shuffle_negatives = 1
+    if context_positives is None:
+        context_positives = True
+    max_length = max_length or 256
     from ifverify.learned.training import train
 
     layers = _layers(train_layers)
@@ -148,10 +156,11 @@ def _train_features(data: str, out_dir: str, *, kinds: str, fmt: str, **options:
     if fmt == "json":
         _echo_report(report.to_dict(), None, fmt)
         return
-    losses = " -> ".join(f"{loss:.4f}" for loss in report.loss_history)
+    temperatures = ", ".join(f"{name} {t:.3f}" for name, t in report.temperature.items())
     click.echo(f"saved feature verifier to {report.out_dir} ({report.train_size} training pairs, {report.eval_size} "
-               f"held out; temperature {report.temperature:.3f}; {report.seconds:.1f} s)")
-    click.echo(f"training loss by Newton iteration: {losses}")
+               f"held out; temperatures {temperatures}; {report.seconds:.1f} s)")
+    for name, history in report.loss_history.items():
+        click.echo(f"{name} head: training loss by Newton iteration: {' -> '.join(f'{v:.4f}' for v in history)}")
     for kind, metrics in report.validation.items():
         auc = metrics["roc_auc"]
         click.echo(f"held-out {kind}: {metrics['n']} pairs, ROC-AUC {'-' if auc is None else f'{auc:.3f}'}, "
@@ -169,13 +178,16 @@ def _train_features(data: str, out_dir: str, *, kinds: str, fmt: str, **options:
               help="The training pairs, to fit the length-only control on (default: two-fold on DATA).")
 @click.option("--held-out", is_flag=True,
               help="Evaluate only the validation split MODEL was trained with (its recorded fraction and seed).")
+@click.option("--prompts/--no-prompts", default=True, show_default=True,
+              help="Give the scorer each pair's prompt (when the data has one); --no-prompts scores pairs alone.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), help="torch CPU threads.")
 @click.option("--device", help="torch device; default cuda when available, else cpu.")
 def eval_cmd(model: str, data: str, kind: str, blind_model: str | None, train_data: str | None, held_out: bool,
-             fmt: str, out_path: str | None, batch_size: int, threads: int | None, device: str | None) -> None:
+             prompts: bool, fmt: str, out_path: str | None, batch_size: int, threads: int | None,
+             device: str | None) -> None:
     """Score DATA (JSONL: constraint_text, response, label) with MODEL and report metrics with controls.
 
     MODEL is a saved classifier folder, 'default' (the packaged soft verifier) or 'judge:<url>'.  Reports
@@ -212,9 +224,13 @@ def eval_cmd(model: str, data: str, kind: str, blind_model: str | None, train_da
             if not pairs:
                 raise ValueError(f"{data}: no {kind} pairs")
             train_pairs = [p for p in train_pairs or [] if (p.kind or "soft") == kind] or None
-        blind = scorer(blind_model).score_pairs if blind_model else None
-        return evaluate_with_controls(main.score_pairs, pairs, threshold=float(getattr(main, "threshold", 0.5)),
-                                      blind_score=blind, train_pairs=train_pairs)
+        from ifverify.rewards.soft import score_queries
+
+        blind_scorer = scorer(blind_model) if blind_model else None
+        blind = (lambda queries: score_queries(blind_scorer, queries)) if blind_scorer is not None else None
+        return evaluate_with_controls(lambda queries: score_queries(main, queries), pairs,
+                                      threshold=float(getattr(main, "threshold", 0.5)), blind_score=blind,
+                                      train_pairs=train_pairs, prompts=prompts)
 
     report = _run(run)
     if out_path:

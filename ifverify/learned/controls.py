@@ -12,6 +12,9 @@ says.  The controls make it visible:
   the training pairs when given, else two-fold by task on the evaluated pairs.
 
 Metrics: ROC-AUC, balanced accuracy at the threshold, expected calibration error (10 bins) and Kendall tau-b.
+
+Every query carries the pair's prompt (None when the pair has none, or with ``prompts=False``); the shuffled query
+keeps the response's own prompt.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from ifverify.learned.metrics import balanced_accuracy, expected_calibration_err
 from ifverify.learned.pairs import LabelledPair
 
 BLIND_TEXT = "constraint"
-Scorer = Callable[[Sequence[tuple[str, str]]], Sequence[float]]
+Scorer = Callable[[Sequence[tuple[str, str, str | None]]], Sequence[float]]
 
 
 @dataclass(frozen=True)
@@ -152,11 +155,16 @@ def length_only_auc(pairs: Sequence[LabelledPair], train_pairs: Sequence[Labelle
 
 def evaluate_with_controls(score: Scorer, pairs: Sequence[LabelledPair], *, threshold: float = 0.5,
                            blind_score: Scorer | None = None,
-                           train_pairs: Sequence[LabelledPair] | None = None) -> ControlledReport:
-    """The report of the module docstring; ``score`` and ``blind_score`` map (constraint, response) pairs to
-    probabilities."""
+                           train_pairs: Sequence[LabelledPair] | None = None,
+                           prompts: bool = True) -> ControlledReport:
+    """The report of the module docstring; ``score`` and ``blind_score`` map (constraint, response, prompt)
+    queries to probabilities."""
+    def prompt(p: LabelledPair) -> str | None:
+        return p.prompt if prompts else None
+
     shuffled = shuffled_texts(pairs)
-    requests = [(p.constraint_text, p.response) for p in pairs] + [(t, p.response) for p, t in shuffled]
+    requests = ([(p.constraint_text, p.response, prompt(p)) for p in pairs]
+                + [(t, p.response, prompt(p)) for p, t in shuffled])
     scored = list(score(requests))
     scores, other = scored[:len(pairs)], scored[len(pairs):]
     labels = [p.label for p in pairs]
@@ -172,6 +180,7 @@ def evaluate_with_controls(score: Scorer, pairs: Sequence[LabelledPair], *, thre
         report.shuffle_roc_auc = roc_auc(own + other, [1] * len(own) + [0] * len(other))
         report.shuffle_pairs = len(shuffled)
     if blind_score is not None:
-        report.blind_roc_auc = roc_auc(list(blind_score([(BLIND_TEXT, p.response) for p in pairs])), labels)
+        report.blind_roc_auc = roc_auc(list(blind_score([(BLIND_TEXT, p.response, prompt(p)) for p in pairs])),
+                                       labels)
     report.length_roc_auc = length_only_auc(pairs, train_pairs)
     return report

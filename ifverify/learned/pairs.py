@@ -4,8 +4,9 @@ Rules, exactly:
 
 * **Data.** JSONL, one object a line with ``constraint_text`` (str), ``response`` (str) and ``label``
   (``0``/``1``, ``true``/``false``, or ``0.0``/``1.0``).  Optional: ``seed_id`` (the group a pair belongs to: the
-  pairs of one task), ``kind`` ("hard"/"soft"), ``constraint_id``, ``constraint`` (the native spec) and ``context``
-  (the task's other constraints, as specs), as ``ifverify data pseudo-label`` and ``import-pairs`` write them.
+  pairs of one task), ``kind`` ("hard"/"soft"), ``constraint_id``, ``constraint`` (the native spec), ``context``
+  (the task's other constraints, as specs) and ``prompt`` (the instruction the response answers), as
+  ``ifverify data pseudo-label`` and ``import-pairs`` write them.
   Other fields are ignored and blank lines skipped.  A bad line is an error, not a skip: :class:`DataError` names
   every bad line (the first 10 in the message) with its field, because a silently thinned training set is worse
   than a stop.
@@ -47,6 +48,7 @@ class LabelledPair:
     constraint_id: str | None = None
     spec: Mapping[str, Any] | None = None
     context: tuple[str, ...] = ()
+    prompt: str | None = None
 
     @property
     def split_key(self) -> str:
@@ -92,7 +94,8 @@ def _parse(number: int, raw: bytes) -> LabelledPair | str:
                         group=str(group) if isinstance(group, str | int) else None,
                         kind=kind if kind in ("hard", "soft") else None,
                         constraint_id=cid if isinstance(cid, str) else None,
-                        spec=spec if isinstance(spec, dict) else None, context=_soft_context(row))
+                        spec=spec if isinstance(spec, dict) else None, context=_soft_context(row),
+                        prompt=row["prompt"] if isinstance(row.get("prompt"), str) else None)
 
 
 def read_pairs(path: str | Path) -> list[LabelledPair]:
@@ -182,7 +185,8 @@ def extend_pairs(pairs: Sequence[LabelledPair], *, seed: int, shuffle_negatives:
             for text in pair.context:
                 if (text, pair.response) not in seen:
                     seen.add((text, pair.response))
-                    out.append(LabelledPair(0, text, pair.response, 1, group=pair.group, kind="soft"))
+                    out.append(LabelledPair(0, text, pair.response, 1, group=pair.group, kind="soft",
+                                            prompt=pair.prompt))
     soft_texts = sorted({p.constraint_text for p in pairs if p.kind == "soft"})
     by_text_groups: dict[str, set[str | None]] = {}
     for p in pairs:
@@ -198,7 +202,8 @@ def extend_pairs(pairs: Sequence[LabelledPair], *, seed: int, shuffle_negatives:
             for text in candidates[:shuffle_negatives]:
                 if (text, pair.response) not in seen:
                     seen.add((text, pair.response))
-                    out.append(LabelledPair(0, text, pair.response, 0, group=pair.group, kind="soft"))
+                    out.append(LabelledPair(0, text, pair.response, 0, group=pair.group, kind="soft",
+                                            prompt=pair.prompt))
     return out
 
 

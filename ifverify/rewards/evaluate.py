@@ -24,6 +24,7 @@ from typing import Any
 from ifverify.constraints.base import HardConstraint
 from ifverify.rewards.rows import ConstraintCache, RowError, completion_text, constraints_of
 from ifverify.rewards.scoring import LOOSE, STRICT, loose_variants, loose_verdict, strict_verdict
+from ifverify.rewards.soft import Query
 
 BOTH = "both"
 #: How ``ifverify check`` sets a classifier, named in the reason of an unscored soft constraint.
@@ -34,26 +35,36 @@ def modes_of(mode: str) -> tuple[str, ...]:
     return (STRICT, LOOSE) if mode == BOTH else (mode,)
 
 
-def soft_pairs(rows: Iterable[Mapping[str, Any]], cache: ConstraintCache) -> list[tuple[str, str]]:
-    """The distinct (constraint text, response) pairs of the rows' soft constraints (bad rows skipped)."""
-    pairs: set[tuple[str, str]] = set()
+def row_prompt(row: Mapping[str, Any]) -> str | None:
+    """The row's prompt text (a string, or a conversation's last message), or None."""
+    try:
+        return completion_text(row["prompt"], "prompt") if row.get("prompt") is not None else None
+    except RowError:
+        return None
+
+
+def soft_queries(rows: Iterable[Mapping[str, Any]], cache: ConstraintCache) -> list[Query]:
+    """The distinct (constraint text, response, prompt) queries of the rows' soft constraints (bad rows
+    skipped)."""
+    queries: set[Query] = set()
     for row in rows:
         try:
             text = completion_text(row["response"])
-            pairs.update((str(c.text), text) for c in constraints_of(row, cache) if c.kind == "soft")
+            prompt = row_prompt(row)
+            queries.update((str(c.text), text, prompt) for c in constraints_of(row, cache) if c.kind == "soft")
         except (RowError, KeyError):
             continue
-    return sorted(pairs)
+    return sorted(queries, key=lambda q: (q[0], q[1], q[2] or ""))
 
 
 def evaluate_row(row: Mapping[str, Any], cache: ConstraintCache, mode: str = BOTH, *,
                  line: int | None = None, detail: bool = True,
-                 soft_scores: Mapping[tuple[str, str], float] | None = None,
+                 soft_scores: Mapping[Query, float] | None = None,
                  threshold: float = 0.5) -> dict[str, Any]:
     """The result record of one row (see module doc), or an error record naming the field.
 
     Soft constraints take their verdict (probability >= ``threshold``, the same in both modes) from
-    ``soft_scores``, keyed by (constraint text, response); without a score they are unscored (module doc).
+    ``soft_scores``, keyed by (constraint text, response, prompt); without a score they are unscored (module doc).
     """
     record: dict[str, Any] = {"line": line} if line is not None else {}
     for key in ("key", "prompt"):
@@ -78,7 +89,7 @@ def evaluate_row(row: Mapping[str, Any], cache: ConstraintCache, mode: str = BOT
     for constraint in constraints:
         entry: dict[str, Any] = {"id": constraint.id}
         if not isinstance(constraint, HardConstraint):
-            score = None if soft_scores is None else soft_scores.get((str(constraint.text), text))
+            score = None if soft_scores is None else soft_scores.get((str(constraint.text), text, row_prompt(row)))
             if score is None:
                 skipped.append(constraint.id)
                 entry.update({"score": None, "unscored": True, **dict.fromkeys(modes)})

