@@ -24,10 +24,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "third_party" / "verl-if" / "train.parquet"
 SETTINGS: dict[str, dict[str, Any]] = {
-    "default (soft pairs, 2 shuffle negatives, context positives, 16 components)": {},
-    "no extra pairs": {"shuffle": 0, "context": False},
-    "no shuffle negatives": {"shuffle": 0},
-    "4 shuffle negatives": {"shuffle": 4},
+    "default (soft pairs, no extra pairs, 16 components)": {},
+    "context positives and 2 shuffle negatives": {"shuffle": 2, "context": True},
+    "context positives": {"context": True},
+    "1 shuffle negative": {"shuffle": 1},
     "no prior components": {"components": 0},
     "8 prior components": {"components": 8},
     "32 prior components": {"components": 32},
@@ -37,6 +37,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "L2 10": {"l2": 10.0},
     "semantic only": {"drop": ("ov", "so", "de", "on", "sn", "dn", "novshare")},
     "lexical only": {"keep": ("ov", "so", "de", "on", "sn", "dn", "novshare", "ll", "lc", "nwords")},
+    "length only (a control)": {"keep": ("ll",), "components": 0},
 }
 
 
@@ -83,8 +84,8 @@ def main() -> None:
         out: dict[str, list[Any]] = {}
         for k in range(5):
             train = [p for p in pairs if fold(p) != k and (kinds is None or p.kind in kinds)]
-            train = extend_pairs(train, seed=0, shuffle_negatives=options.get("shuffle", 2),
-                                 context_positives=options.get("context", True))
+            train = extend_pairs(train, seed=0, shuffle_negatives=options.get("shuffle", 0),
+                                 context_positives=options.get("context", False))
             test = [p for p in pairs if fold(p) == k and p.kind == "soft"]
             shuffled = shuffled_texts(test)
             prior = fit_prior(verifier, sorted({p.constraint_text for p in train}), options.get("components", 16))
