@@ -108,6 +108,8 @@ def measure(pairs: list[tuple[str, str]], threads: int, concurrency: int, spec: 
     judge_clock, classifier_clock = Clock(), Clock()
     try:
         for r in range(rounds):
+            if callable(getattr(classifier, "clear_cache", None)):
+                classifier.clear_cache()  # every pass embeds every text, as new GRPO completions need
             classifier_scores = list(classifier_clock.run(classifier.score_pairs, pairs))
             chunk = list(range(r, len(pairs), rounds))
             scores = judge_clock.run(judge.score_pairs, [pairs[i] for i in chunk])

@@ -205,6 +205,11 @@ class FeatureVerifier:
                 self._vectors.popitem(last=False)
             return found
 
+    def clear_cache(self) -> None:
+        """Forget the kept text vectors (benchmarks use it to time cold passes)."""
+        with self._lock:
+            self._vectors.clear()
+
     def features(self, queries: Sequence[Query]) -> list[dict[str, Any]]:
         """Per query: its feature dict and its prior components (under ``"prior"``)."""
         plans = []
