@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# The CPU demo: train the soft-constraint classifier on the demo's pseudo-label pairs (1 epoch), then run
-# GRPO on the packaged SmolLM2-135M-Instruct with hard and soft rewards.  Offline; THREADS torch threads (default 1);
-# bash's `time` prints each command's wall time.
+# The CPU demo: GRPO on the packaged SmolLM2-135M-Instruct, rewarded by the hard checkers and the packaged soft
+# verifier.  Offline; THREADS torch threads (default 1); bash's `time` prints the command's wall time.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 threads="${THREADS:-1}"

@@ -15,6 +15,9 @@ Rules of :func:`pseudo_label`, exactly:
 - For k in 1..K, K being the seed's highest level present, the pair of level k is formed when both Lk and
   L(k-1) have responses; otherwise it is listed in ``unformed`` with the levels that failed or are absent.
 - ``constraint_text`` is what the classifier sees: a soft spec's text, a hard type's ``instruction()``.
+- ``prompt`` (when the response rows carry one) is the Lk instruction, for both pairs of level k: the
+  instruction that asks for c_k, as in the paper's released pairs.  The default verifier reads what it asks
+  besides c_k.
 - Order: by seed_id (string order), then level, the positive before the negative.
 - Duplicates: pairs with the same (constraint_text, response), compared exactly, collapse to the first
   one.  When such a key carries both labels (e.g. a response repeated at two levels), every pair with
@@ -58,6 +61,7 @@ class ResponseRow:
     specs: list[dict[str, Any]]
     constraints: list[Constraint]
     response: str | None
+    prompt: str | None = None
 
 
 def parse_response_row(number: int, raw: Mapping[str, Any], cache: ConstraintCache) -> ResponseRow | LineError:
@@ -84,7 +88,9 @@ def parse_response_row(number: int, raw: Mapping[str, Any], cache: ConstraintCac
         return LineError(number, "response", "missing (and no 'error' recorded for a failed generation)")
     elif not isinstance(response, str):
         return LineError(number, "response", f"expected a string, got {type(response).__name__}")
-    return ResponseRow(number, raw["id"], raw["seed_id"], level, specs, built, response)
+    prompt = raw.get("prompt")
+    return ResponseRow(number, raw["id"], raw["seed_id"], level, specs, built, response,
+                       prompt if isinstance(prompt, str) else None)
 
 
 @dataclass
@@ -243,6 +249,8 @@ def _seed_pairs(seed_id: str, levels: Mapping[int, ResponseRow],
                     "constraint_id": spec["id"], "kind": constraint.kind,
                     "constraint_text": constraint.instruction(), "response": row.response, "label": label,
                     "source_id": row.id}
+            if upper.prompt is not None:
+                pair["prompt"] = upper.prompt
             out.append((pair, constraint))
     return out
 

@@ -74,8 +74,9 @@ def test_pseudo_label__one_positive_and_one_negative_per_level_including_the_l0_
         for pair in (pos, neg):
             assert pair["constraint"] == S1_SPECS[k - 1] and pair["constraint_id"] == S1_SPECS[k - 1]["id"]
             assert (pair["seed_id"], pair["level"], pair["kind"]) == ("s1", k, "hard")
+            assert pair["prompt"] == f"prompt {k}"  # the instruction that asks for c_k, for both pairs
     assert set(report.pairs[0]) == {"pair_id", "seed_id", "level", "constraint", "constraint_id", "kind",
-                                    "constraint_text", "response", "label", "source_id"}
+                                    "constraint_text", "response", "label", "source_id", "prompt"}
     assert report.errors == [] and report.seeds == 1 and report.rows == 6
 
 
