@@ -79,7 +79,9 @@ def compute_score(data_source: Any, solution_str: Any, ground_truth: Any, extra_
     try:
         text = strip_special_tokens(solution_str if isinstance(solution_str, str) else str(solution_str))
         columns = {key: [value] for key, value in label_columns(ground_truth).items()}
-        result = reward.score_batch(completions=[text], **columns)[0]
+        prompt = extra_info.get("prompt") if isinstance(extra_info, Mapping) else None
+        result = reward.score_batch(prompts=[prompt if isinstance(prompt, str) else None], completions=[text],
+                                    **columns)[0]
     except Exception as exc:
         log.warning("ifverify verl reward: a sample could not be scored: %s: %s", type(exc).__name__, exc)
         return out
@@ -111,7 +113,7 @@ def verl_record(row: Mapping[str, Any], index: int) -> dict[str, Any]:
         "ability": ABILITY,
         "reward_model": {"style": "rule", "ground_truth": row_label(row)},
         "extra_info": {"id": str(row.get("id", "")), "level": int(level) if level is not None else 0,
-                       "seed_id": str(row.get("seed_id", "")), "index": index},
+                       "seed_id": str(row.get("seed_id", "")), "index": index, "prompt": prompt},
     }
 
 

@@ -96,9 +96,30 @@ def test_write_verl_parquet(tmp_path: Path) -> None:
         assert record["reward_model"]["style"] == "rule"
         assert json.loads(record["reward_model"]["ground_truth"]) == row["constraints"]
         assert record["extra_info"] == {"id": row["id"], "level": row["level"], "seed_id": row["seed_id"],
-                                        "index": i}
+                                        "index": i, "prompt": row["prompt"]}  # the soft verifier reads it
         # the stored ground truth is what compute_score reads
         assert_verl_answer(compute_score(record["data_source"], "x", record["reward_model"]["ground_truth"],
                                          record["extra_info"]))
     with pytest.raises(ValueError):
         write_verl_parquet([], tmp_path / "empty.parquet")
+
+
+def test_compute_score__gives_the_soft_scorer_extra_info_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ifverify import Reward
+    from ifverify.backends import verl
+
+    seen: list[Any] = []
+
+    class Recorder:
+        def score_queries(self, queries: list[Any]) -> list[float]:
+            seen.extend(queries)
+            return [0.9 for _ in queries]
+
+        def score_pairs(self, pairs: list[Any]) -> list[float]:
+            return [0.9 for _ in pairs]
+
+    monkeypatch.setattr(verl, "get_reward", lambda: Reward(classifier=Recorder()))
+    soft = json.dumps([{"id": "soft.tone", "text": "Be funny."}])
+    assert compute_score("ifverify", "Ha.", soft, {"prompt": "Tell a joke. Be funny."})["score"] == 0.9
+    assert compute_score("ifverify", "Ha.", soft, {"index": 1})["score"] == 0.9
+    assert seen == [("Be funny.", "Ha.", "Tell a joke. Be funny."), ("Be funny.", "Ha.", None)]
