@@ -10,6 +10,11 @@ space); :class:`Join` counts the rows joined that way, for one note.
 aggregates them (count of rows and first line per id) for one report line each, with suggestions from
 the id's own family only.  With ``--skip-unknown`` a row's unknown constraints are taken out before it is
 scored (:func:`without_unknown`) and put back afterwards as unscored entries (:func:`restore_unknown`).
+
+**Unavailable constraints.**  With ``--skip-unknown``, a known constraint that cannot run here (building it
+raises :class:`~ifverify.constraints.base.MissingDataError`: data or a package is not installed) is treated the
+same way: taken out, put back unscored with the missing-data message as its reason, and reported once per id
+(:func:`unavailable`).  Without the flag such a row is an error naming the field, as any bad constraint is.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ifverify.constraints.base import MissingDataError
 from ifverify.constraints.registry import Registry
 from ifverify.data.jsonl import LineError, read_response_lines
 
@@ -98,20 +104,59 @@ def unknown_ids(row: Mapping[str, Any], registry: Registry) -> list[tuple[int, s
     return [(i, name) for i, name in _ids(row) if name not in registry]
 
 
+def unavailable(row: Mapping[str, Any], cache: Any, skip: Sequence[int] = ()) -> list[tuple[int, str, str]]:
+    """(position, id, message) of each constraint of ``row`` (positions in ``skip`` aside) whose building raises
+    :class:`MissingDataError`; any other problem is left to the scorer to report."""
+    native = row.get("constraints") is not None
+    kwargs = row.get("kwargs")
+    out = []
+    for i, name in _ids(row):
+        if i in skip:
+            continue
+        if native:
+            spec = row["constraints"][i]
+            params, text = spec.get("params"), spec.get("text")
+        else:
+            params = kwargs[i] if isinstance(kwargs, list) and len(kwargs) > i else None
+            text = None
+        if params is not None and not isinstance(params, Mapping):
+            continue
+        try:
+            cache.build(name, params, text if isinstance(text, str) else None)
+        except MissingDataError as exc:
+            out.append((i, name, str(exc)))
+        except Exception:  # noqa: S112 - the scorer reports every other problem with its field
+            continue
+    return out
+
+
 @dataclass
 class UnknownIds:
     """Unknown ids across a file: per id, the number of rows holding it and the first line."""
 
     seen: dict[str, list[int]] = field(default_factory=dict)
+    #: known ids that cannot run here (``--skip-unknown``): the same counts, and the first message per id
+    missing: dict[str, list[int]] = field(default_factory=dict)
+    why: dict[str, str] = field(default_factory=dict)
 
     def add(self, number: int, found: Sequence[tuple[int, str]]) -> None:
         for name in dict.fromkeys(name for _, name in found):
             entry = self.seen.setdefault(name, [0, number])
             entry[0] += 1
 
+    def add_missing(self, number: int, found: Sequence[tuple[int, str, str]]) -> None:
+        for _, name, why in found:
+            self.why.setdefault(name, why)
+        for name in dict.fromkeys(name for _, name, _ in found):
+            entry = self.missing.setdefault(name, [0, number])
+            entry[0] += 1
+
     def lines(self, registry: Registry, skipped: bool) -> list[tuple[int, str]]:
         """(first line, report line) per unknown id, in order of first line, then id."""
         out = []
+        for name, (rows, first) in sorted(self.missing.items(), key=lambda kv: (kv[1][1], kv[0])):
+            out.append((first, f"constraint {name!r} cannot run here: {rows} row(s) left unscored, first on line "
+                               f"{first}: {self.why[name]}"))
         for name, (rows, first) in sorted(self.seen.items(), key=lambda kv: (kv[1][1], kv[0])):
             what = "left unscored" if skipped else "not scored"
             out.append((first, f"unknown constraint id {name!r}: {rows} row(s) {what}, first on line {first}."
@@ -154,17 +199,22 @@ def without_unknown(row: dict[str, Any], found: Sequence[tuple[int, str]]) -> di
 _LISTS = ("follow_instruction_list", "loose_follow_instruction_list")
 
 
-def restore_unknown(record: dict[str, Any], found: Sequence[tuple[int, str]], modes: Sequence[str]) -> dict[str, Any]:
-    """Put the unknown constraints back into a scored record, at their places, as unscored entries."""
+def restore_unknown(record: dict[str, Any], found: Sequence[tuple[int, str]], modes: Sequence[str],
+                    reasons: Mapping[int, str] | None = None) -> dict[str, Any]:
+    """Put the taken-out constraints back into a scored record, at their places, as unscored entries: unknown
+    ids, or (positions in ``reasons``) constraints that cannot run here, with their reason."""
     if "error" in record or not found:
         return record
+    reasons = reasons or {}
     for i, name in sorted(found):
         record["instruction_id_list"].insert(i, name)
         for key in _LISTS:
             if key in record:
                 record[key].insert(i, None)
         record["details"].insert(i, {"id": name, "unscored": True, **dict.fromkeys(modes),
-                                     "reason": UNKNOWN_REASON})
+                                     "reason": f"unscored: {reasons[i]}" if i in reasons else UNKNOWN_REASON})
     record["unscored"] = [*record.get("unscored", []), *(name for _, name in found)]
-    record["unknown"] = [name for _, name in found]
+    unknown = [name for i, name in found if i not in reasons]
+    if unknown:
+        record["unknown"] = unknown
     return record

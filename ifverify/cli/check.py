@@ -18,6 +18,7 @@ from ifverify.check_input import (
     fallback_note,
     read_join,
     restore_unknown,
+    unavailable,
     unknown_error,
     unknown_ids,
     without_unknown,
@@ -105,6 +106,8 @@ class _Input:
         self.unknown = UnknownIds()
         self.unknown_lines: set[int] = set()
         self.removed: dict[int, list[tuple[int, str]]] = {}
+        #: per line, the reason of each taken-out constraint that is known but cannot run here
+        self.reasons: dict[int, dict[int, str]] = {}
         self.join: Join | None = None
         #: prompts of input rows that took their response from the responses file
         self.used: set[str] = set()
@@ -125,12 +128,14 @@ def _load(input_path: str, responses_path: str | None,
     what :class:`_Input` records.  Rows with unknown ids are errors, or with ``skip_unknown`` are scored
     without them (they are put back as unscored by :func:`_restore`)."""
     from ifverify.constraints.registry import default_registry
+    from ifverify.rewards.rows import ConstraintCache
 
     found = _Input(skip_unknown)
     extra: list[LineError] = []
     if responses_path:
         found.join, extra = read_join(responses_path)
     registry = default_registry()
+    cache = ConstraintCache(registry)
     items: list[Any] = []
     for number, row in read_jsonl(input_path, blank_errors=True):
         if isinstance(row, dict) and found.join is not None and "response" not in row:
@@ -140,14 +145,16 @@ def _load(input_path: str, responses_path: str | None,
                 found.used.add(row["prompt"])
         if isinstance(row, dict):
             unknown = unknown_ids(row, registry)
-            if unknown:
-                found.unknown.add(number, unknown)
-                if skip_unknown:
-                    found.removed[number] = unknown
-                    row = without_unknown(row, unknown)
-                else:
-                    found.unknown_lines.add(number)
-                    row = unknown_error(number, row, unknown, registry)
+            found.unknown.add(number, unknown)
+            missing = unavailable(row, cache, {i for i, _ in unknown}) if skip_unknown else []
+            found.unknown.add_missing(number, missing)
+            if skip_unknown and (unknown or missing):
+                found.removed[number] = sorted([*unknown, *((i, name) for i, name, _ in missing)])
+                found.reasons[number] = {i: why for i, _, why in missing}
+                row = without_unknown(row, found.removed[number])
+            elif unknown:
+                found.unknown_lines.add(number)
+                row = unknown_error(number, row, unknown, registry)
         items.append(row if isinstance(row, LineError) else (number, row))
     return items, extra, found
 
@@ -157,7 +164,7 @@ def _restore(records: list[dict[str, Any]], found: _Input, mode: str) -> None:
 
     for record in records:
         if record.get("line") in found.removed:
-            restore_unknown(record, found.removed[record["line"]], modes_of(mode))
+            restore_unknown(record, found.removed[record["line"]], modes_of(mode), found.reasons.get(record["line"]))
 
 
 def _score(items: list[Any], mode: str, workers: int, detail: bool, progress: bool,
@@ -207,7 +214,7 @@ def _report_errors(records: list[dict[str, Any]], extra: list[LineError], err: I
         count += 1
     lines: list[tuple[int, str]] = []
     unknown_lines: set[int] = set()
-    if found is not None and found.unknown.seen:
+    if found is not None and (found.unknown.seen or found.unknown.missing):
         from ifverify.constraints.registry import default_registry
 
         lines += found.unknown.lines(default_registry(), found.skip_unknown)
@@ -270,8 +277,8 @@ def _write_results(path: str, records: list[dict[str, Any]]) -> None:
               help="IFEval's response file (prompt, response), joined to INPUT by prompt (falling back to "
                    "whitespace-stripped prompts, as IFBench does).")
 @click.option("--skip-unknown", is_flag=True,
-              help="Score the known constraints of rows that also hold unknown ids; the unknown ones are "
-                   "marked unscored in the results and the summary.")
+              help="Score the known constraints of rows that also hold unknown ids, or constraints that cannot "
+                   "run here (missing data); those are marked unscored in the results and the summary.")
 @click.option("--mode", type=click.Choice(["strict", "loose", "both"]), default="both", show_default=True)
 @click.option("--results", "results_path", metavar="OUT.jsonl", type=click.Path(dir_okay=False, writable=True),
               help="Write one result line per input line, in input order.")

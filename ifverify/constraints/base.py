@@ -24,6 +24,12 @@ class ConstraintError(ValueError):
     """Base class of every configuration error about constraints (raised early, never per sample)."""
 
 
+class MissingDataError(ConstraintError):
+    """A known constraint type that cannot run here: it needs data or a package that is not installed.  The
+    message names what to install.  ``ifverify check --skip-unknown`` leaves such constraints unscored and
+    scores the rest of the row."""
+
+
 class UnknownConstraintError(ConstraintError):
     """An id (or alias) that no registered constraint type answers to."""
 

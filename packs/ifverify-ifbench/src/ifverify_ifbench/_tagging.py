@@ -13,7 +13,7 @@ import threading
 from functools import lru_cache
 from typing import Any
 
-from ifverify.constraints.base import ConstraintError
+from ifverify.constraints.base import MissingDataError as CoreMissingDataError
 from ifverify_ifbench._base import sentences
 
 NLTK_TAGGER = "taggers/averaged_perceptron_tagger_eng/"
@@ -23,7 +23,7 @@ _HEAD = 1000
 _LOCK = threading.Lock()
 
 
-class MissingDataError(ConstraintError):
+class MissingDataError(CoreMissingDataError):
     """A constraint needs data or a package that is not installed; the message says what to install."""
 
 
