@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ifverify import __version__
+from ifverify.learned.features import encodable
 from ifverify.models import default_encoder_dir, require
 
 METADATA_FILE = "ifverify.json"
@@ -292,8 +293,10 @@ class SoftClassifier:
         return [by_pair[pair] for pair in pairs]
 
     def encode(self, pairs: Sequence[tuple[str, str]]) -> list[dict[str, list[int]]]:
-        """Token ids (and masks) per pair, unpadded, under the truncation rules in the module docstring."""
+        """Token ids (and masks) per pair, unpadded, under the truncation rules in the module docstring; lone
+        surrogates, which the tokenizer refuses, are read as "?"."""
         self._ensure_loaded()
+        pairs = [(encodable(c), encodable(r)) for c, r in pairs]
         self.check_constraints({constraint for constraint, _ in pairs})
         cap = self.max_length * CHARS_PER_TOKEN
         quick = self.max_length * QUICK_CHARS_PER_TOKEN

@@ -159,7 +159,8 @@ def embed(model: Any, tokenizer: Any, texts: Sequence[str], *, max_length: int, 
     """Normalised mean-pooled embeddings (a float32 numpy array, one row per text) in input order.
 
     Texts are cut to ``max_length * 32`` characters before tokenizing (the tokens past ``max_length`` are dropped
-    anyway) and scored in length-sorted batches; a text's row does not depend on its batch mates beyond rounding.
+    anyway), lone surrogates (which the tokenizer refuses) become "?", and they are scored in length-sorted batches;
+    a text's row does not depend on its batch mates beyond rounding.
     """
     import torch
 
@@ -168,10 +169,19 @@ def embed(model: Any, tokenizer: Any, texts: Sequence[str], *, max_length: int, 
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
-            batch = tokenizer([texts[i][:max_length * 32] for i in chunk], truncation=True, max_length=max_length,
-                              padding=True, return_tensors="pt")
+            batch = tokenizer([encodable(texts[i][:max_length * 32]) for i in chunk], truncation=True,
+                              max_length=max_length, padding=True, return_tensors="pt")
             hidden = model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
             out[chunk] = torch.nn.functional.normalize(pooled.float(), dim=-1).numpy()
     return out
+
+
+def encodable(text: str) -> str:
+    """The text with lone surrogates replaced by "?" (they cannot be encoded, and the tokenizer raises on them)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text

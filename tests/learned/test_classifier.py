@@ -142,6 +142,11 @@ def test_score_pairs__rejects_non_string_pairs(classifier: SoftClassifier) -> No
         classifier.score_pairs(["ab"])  # type: ignore[list-item]
 
 
+def test_score_pairs__lone_surrogates_are_read_as_question_marks(classifier: SoftClassifier) -> None:
+    hostile = classifier.score_pairs([("use no commas \ud800", "a \udfff b")])  # the tokenizer refuses these
+    assert hostile == pytest.approx(classifier.score_pairs([("use no commas ?", "a ? b")]), abs=1e-6)
+
+
 def test_score_pairs__repeated_pairs_score_once_and_alike(classifier: SoftClassifier) -> None:
     scores = classifier.score_pairs([PAIRS[0], list(PAIRS[1]), PAIRS[0], PAIRS[1]])  # type: ignore[list-item]
     assert scores[0] == scores[2] and scores[1] == scores[3]

@@ -92,3 +92,15 @@ def test_rm_eval__reads_prompts_unless_told_not_to(tmp_path: Path) -> None:
         report = json.loads(out.read_text(encoding="utf-8"))
         assert report["overall"]["roc_auc"] == pytest.approx(recorded[key]["roc_auc"], abs=1e-3)
         assert report["controls"]["constraint_shuffle_roc_auc"] >= 0.75
+
+
+@pytest.mark.slow
+def test_default_model__hostile_text_is_scored_not_fatal_to_the_batch() -> None:
+    from ifverify import Reward
+
+    reward = Reward(classifier="default")
+    soft = {"id": "soft.tone", "text": "Write in a humorous way."}
+    completions = ["Ha \ud800 ha \x00 \u202e.", "A joke: " + "ha. " * 200_000, "", "A plain answer."]
+    prompts = ["Tell a joke \udfff. Write in a humorous way.", "p" * 1_000_000, "", None]
+    scores = reward(prompts=prompts, completions=completions, constraints=[[soft]] * 4)
+    assert all(s is not None and 0.0 <= s <= 1.0 for s in scores) and reward.failures == 0

@@ -71,6 +71,13 @@ def test_lexical_features__novel_words_are_the_constraint_words_the_task_does_no
     assert lexical_features("", "anything")["ov"] == 0.0  # no content words: no division by zero
 
 
+def test_encodable__replaces_lone_surrogates_only() -> None:
+    from ifverify.learned.features import encodable
+
+    assert encodable("a \ud800 b \udfff") == "a ? b ?"
+    assert encodable("héllo 😀") == "héllo 😀"
+
+
 def test_query_features__names_match_the_heads() -> None:
     c = np.eye(4)[0]
     response_chunks, task_chunks = np.eye(4)[[0, 1]], np.eye(4)[[1, 2]]
