@@ -37,6 +37,7 @@ from urllib.parse import unquote
 
 from ifverify.data.generator_base import Failure
 from ifverify.data.openai_chat import ChatClient, bounded_map, first_token_top_logprobs, message_content
+from ifverify.learned.features import encodable
 
 PREFIX = "judge:"
 QUESTION = "Does the response satisfy the constraint? Answer yes or no."
@@ -206,7 +207,8 @@ class JudgeScorer:
         return model
 
     def _ask(self, model: str, prompt: str, stop: threading.Event) -> float | Failure:
-        payload: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": prompt}],
+        # Lone surrogates would be sent escaped, and a server's tokenizer may refuse them: read them as "?".
+        payload: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": encodable(prompt)}],
                                    "max_tokens": 1, "temperature": 0.0}
         if self.top_logprobs:
             payload.update(logprobs=True, top_logprobs=self.top_logprobs)

@@ -151,6 +151,14 @@ def test_judge__reads_p_yes_from_logprobs_with_the_documented_request(leaning_ye
                                       "failures": 0}
 
 
+def test_judge__sends_lone_surrogates_as_question_marks(leaning_yes: Any) -> None:
+    with running(leaning_yes) as server:
+        scores = JudgeScorer(server.url, "served-name").score_pairs([("Be funny \ud800.", "Ha \udfff.")])
+        bodies = list(server.bodies)  # type: ignore[attr-defined]
+    assert scores == pytest.approx([expected_p_yes(LEANS_YES)], rel=1e-5)
+    assert [b["messages"][0]["content"] for b in bodies] == [judge_prompt("Be funny ?.", "Ha ?.")]
+
+
 def test_judge__model_defaults_to_the_first_served_model(leaning_yes: Any) -> None:
     with running(leaning_yes) as server:
         scorer = judge_from_spec(f"judge:{server.url}")
