@@ -58,8 +58,7 @@ def main() -> None:
     fv._VECTOR_CACHE = 1 << 30  # the sweep keeps every vector: each text is embedded once
     pseudo = read_pairs(DATA)
     checked = checker_labels(pseudo)[0]
-    empty = {"plain": fv.Head(fv.HEADS["plain"], [0.0] * 8, 0.0, [0.0] * 8, [1.0] * 8)}
-    verifier = fv.FeatureVerifier(empty, np.zeros(384), np.zeros((0, 384)))
+    verifier = fv.FeatureVerifier.untrained()
     memo: dict[fv.Query, dict[str, Any]] = {}
 
     def features(items: list[fv.Query]) -> list[dict[str, Any]]:

@@ -54,7 +54,8 @@ def _bce(z: Any, y: Any, weight: Any) -> float:
 
 def fit_prior(verifier: FeatureVerifier, constraints: list[str], components: int) -> tuple[Any, Any]:
     """(mean, components) of the constraints' vectors: the first principal axes, signs fixed for determinism."""
-    matrix = np.stack([verifier.vectors(constraints)[c] for c in constraints]).astype(np.float64)
+    vectors = verifier.vectors(constraints)
+    matrix = np.stack([vectors[c] for c in constraints]).astype(np.float64)
     mean = matrix.mean(0)
     _, _, axes = np.linalg.svd(matrix - mean, full_matrices=False)
     axes = axes[:min(components, len(constraints) - 1)]
@@ -91,9 +92,7 @@ def train_features(data_path: str | Path, out_dir: str | Path, *, kinds: tuple[s
     if blind:
         train_rows = [replace(p, constraint_text=BLIND_TEXT) for p in train_rows]
         eval_rows = [replace(p, constraint_text=BLIND_TEXT) for p in eval_rows]
-    empty = {name: Head(HEADS[name], [0.0] * len(HEADS[name]), 0.0, [0.0] * len(HEADS[name]),
-                        [1.0] * len(HEADS[name])) for name in HEADS}
-    verifier = FeatureVerifier(empty, np.zeros(384), np.zeros((0, 384)), max_length=max_length)
+    verifier = FeatureVerifier.untrained(max_length)
     constraints = sorted({p.constraint_text for p in train_rows})
     verifier.prior_mean, verifier.prior_components = (np.asarray(a, dtype=np.float32)
                                                        for a in fit_prior(verifier, constraints, components))

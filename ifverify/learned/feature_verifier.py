@@ -124,6 +124,13 @@ class FeatureVerifier:
         self._lock = threading.RLock()
         self._vectors: OrderedDict[str, Any] = OrderedDict()
 
+    @classmethod
+    def untrained(cls, max_length: int = 128) -> FeatureVerifier:
+        """A verifier with zero weights and no prior: for embedding and computing features before a fit."""
+        n = len(PLAIN_FEATURES)
+        return cls({"plain": Head(PLAIN_FEATURES, [0.0] * n, 0.0, [0.0] * n, [1.0] * n)}, np.zeros(384),
+                   np.zeros((0, 384)), max_length=max_length)
+
     def __repr__(self) -> str:
         return f"FeatureVerifier({str(self.source or '<in memory>')!r}, threshold={self.threshold})"
 

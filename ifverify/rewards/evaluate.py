@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ifverify.constraints.base import HardConstraint
-from ifverify.rewards.rows import ConstraintCache, RowError, completion_text, constraints_of
+from ifverify.rewards.rows import ConstraintCache, RowError, completion_text, constraints_of, prompt_text
 from ifverify.rewards.scoring import LOOSE, STRICT, loose_variants, loose_verdict, strict_verdict
 from ifverify.rewards.soft import Query
 
@@ -35,14 +35,6 @@ def modes_of(mode: str) -> tuple[str, ...]:
     return (STRICT, LOOSE) if mode == BOTH else (mode,)
 
 
-def row_prompt(row: Mapping[str, Any]) -> str | None:
-    """The row's prompt text (a string, or a conversation's last message), or None."""
-    try:
-        return completion_text(row["prompt"], "prompt") if row.get("prompt") is not None else None
-    except RowError:
-        return None
-
-
 def soft_queries(rows: Iterable[Mapping[str, Any]], cache: ConstraintCache) -> list[Query]:
     """The distinct (constraint text, response, prompt) queries of the rows' soft constraints (bad rows
     skipped)."""
@@ -50,7 +42,7 @@ def soft_queries(rows: Iterable[Mapping[str, Any]], cache: ConstraintCache) -> l
     for row in rows:
         try:
             text = completion_text(row["response"])
-            prompt = row_prompt(row)
+            prompt = prompt_text(row.get("prompt"))
             queries.update((str(c.text), text, prompt) for c in constraints_of(row, cache) if c.kind == "soft")
         except (RowError, KeyError):
             continue
@@ -86,10 +78,11 @@ def evaluate_row(row: Mapping[str, Any], cache: ConstraintCache, mode: str = BOT
     details = []
     skipped = []
     variants = loose_variants(text) if LOOSE in modes else None
+    prompt = prompt_text(row.get("prompt"))
     for constraint in constraints:
         entry: dict[str, Any] = {"id": constraint.id}
         if not isinstance(constraint, HardConstraint):
-            score = None if soft_scores is None else soft_scores.get((str(constraint.text), text, row_prompt(row)))
+            score = None if soft_scores is None else soft_scores.get((str(constraint.text), text, prompt))
             if score is None:
                 skipped.append(constraint.id)
                 entry.update({"score": None, "unscored": True, **dict.fromkeys(modes)})

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from ifverify.constraints.base import Constraint, HardConstraint, Result, SoftConstraint
 from ifverify.constraints.registry import Registry
-from ifverify.rewards.rows import ConstraintCache, RowError, completion_text, constraints_of
+from ifverify.rewards.rows import ConstraintCache, completion_text, constraints_of, prompt_text
 from ifverify.rewards.scoring import (
     AGGREGATIONS,
     STRICT,
@@ -131,7 +131,7 @@ class Reward:
         n = len(completions)
         _check_columns(columns, n)
         rows = [_row(columns, i, n) for i in range(n)]
-        prompt_texts = [_prompt_text(p) for p in prompts] if prompts is not None and len(prompts) == n else [None] * n
+        prompt_texts = [prompt_text(p) for p in prompts] if prompts is not None and len(prompts) == n else [None] * n
         planned: list[tuple[list[Constraint], str, str | None] | SampleResult] = []
         for row, completion, prompt in zip(rows, completions, prompt_texts, strict=True):
             try:
@@ -199,16 +199,6 @@ class Reward:
 
     def __getstate__(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def _prompt_text(prompt: Any) -> str | None:
-    """A prompt's text (a string, or a conversation's last message), or None for one that has no text."""
-    if prompt is None:
-        return None
-    try:
-        return completion_text(prompt, "prompt")
-    except RowError:
-        return None
 
 
 class ClassifierError(ValueError):

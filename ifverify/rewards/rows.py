@@ -131,6 +131,16 @@ def _ifeval(ids: Any, kwargs: Any, cache: ConstraintCache) -> list[Constraint]:
     return built
 
 
+def prompt_text(value: Any) -> str | None:
+    """A prompt's text (a string, or a conversation's last message), or None for none or one without text."""
+    if value is None:
+        return None
+    try:
+        return completion_text(value, "prompt")
+    except RowError:
+        return None
+
+
 def completion_text(value: Any, field: str = "completion") -> str:
     """The text of a completion: a string, a chat message, or the last message of a conversation.
 
